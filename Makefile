@@ -1,0 +1,31 @@
+# Two commands on a fresh machine with only Python:  make report   and   make test
+# Each creates what it needs (virtual environment, packages, Debian's chromium for browser tests).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: report test venv browser clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	touch $(STAMP)
+
+# Headless Chromium (Debian's package) for the report rendering tests.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+report: $(STAMP)
+	$(BIN)/tierlib rate data/sample/panel.parquet --scheme all --out reports/ledger.parquet
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) reports/*/
