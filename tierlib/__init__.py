@@ -1,0 +1,18 @@
+"""tierlib: rate, compare and simulate Chinese telecom carriers' VIP and star tier schemes.
+
+>>> import tierlib
+>>> tierlib.schemes()
+['mobile_credit', 'mobile_gotone', 'telecom_club', 'telecom_star', 'unicom_ladder', 'unicom_vip']
+"""
+
+from __future__ import annotations
+
+from tierlib.explain import Explanation, explain
+from tierlib.panel import PanelError, validate
+from tierlib.params import Param, Scheme, SchemeError, load_scheme, schemes
+from tierlib.rating import rate
+
+__version__ = "0.1.0"
+
+__all__ = ["rate", "validate", "explain", "load_scheme", "schemes", "PanelError", "SchemeError",
+           "Scheme", "Param", "Explanation", "__version__"]

@@ -1,0 +1,220 @@
+"""Shared machinery of every scheme: month index, windows, thresholds -> tier, the holding scan.
+
+Data flows one way: a validated panel gets the month index (``_t``), the rule module of the
+scheme adds its score, eligibility and per-row thresholds, then :func:`finish` turns them into
+the ledger of docs/CONTRACT.md. The only sequential step, the holding (validity) policy of
+RULES.md §2, is a compiled per-customer scan (:func:`_hold_kernel`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import polars as pl
+
+from tierlib.params import Scheme
+
+__all__ = ["CID", "LEDGER", "base", "wsum", "wmean", "wcount", "window_complete", "by_key",
+           "tier_from", "finish", "t_to_date", "date_to_t"]
+
+CID = "customer_id"
+LEDGER = ["customer_id", "month", "scheme", "eligible", "score", "assessed", "tier", "rank",
+          "valid_until", "status", "next_tier", "to_next", "to_keep", "window_complete", "flag"]
+FOREVER = np.iinfo(np.int32).max
+NO_UNTIL = -1
+
+
+def date_to_t(d: pl.Expr) -> pl.Expr:
+    """Month index: year * 12 + month - 1 (so January is 0 mod 12)."""
+    return d.dt.year().cast(pl.Int32) * 12 + d.dt.month().cast(pl.Int32) - 1
+
+
+def t_to_date(t: pl.Expr) -> pl.Expr:
+    return pl.date(t // 12, t % 12 + 1, 1)
+
+
+def base(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Add month index ``_t``, join index ``_tj``, first panel month ``_t0``, ``tenure``, ``_i``."""
+    return lf.with_columns(_t=date_to_t(pl.col("month")), _tj=date_to_t(pl.col("join_month"))).with_columns(
+        _t0=pl.col("_t").min().over(CID),
+        tenure=pl.col("_t") - pl.col("_tj"),
+        _i=pl.int_range(pl.len(), dtype=pl.Int32).over(CID),
+    )
+
+
+# --- windows over the completed months before m (rows are contiguous months) ---------------
+
+def wsum(col: str | pl.Expr, n: int | None) -> pl.Expr:
+    """Sum of ``col`` over the last ``n`` completed months (all months before m when n is None)."""
+    c = pl.col(col) if isinstance(col, str) else col
+    if n is None:
+        return (c.cum_sum() - c).over(CID)
+    return c.rolling_sum(n, min_samples=1).shift(1).over(CID).fill_null(0)
+
+
+def wcount(n: int) -> pl.Expr:
+    """Number of completed months in the window (fewer than n for young customers)."""
+    return pl.col("_i").clip(upper_bound=n)
+
+
+def wmean(col: str, n: int) -> pl.Expr:
+    """Mean over the months the customer has in the window; null when there are none."""
+    k = wcount(n)
+    return pl.when(k > 0).then(wsum(col, n) / k)
+
+
+def window_complete(n: int) -> pl.Expr:
+    """The window [m-n, m-1], bounded below by the join month, lies inside the panel."""
+    return pl.max_horizontal(pl.col("_t") - n, pl.col("_tj")) >= pl.col("_t0")
+
+
+def by_key(s: Scheme, prefix: str, key: pl.Expr, tier: str, keys: tuple[str, ...]) -> pl.Expr:
+    """Per-row parameter ``prefix.<key>.<tier>``, falling back to ``prefix.default.<tier>``."""
+    out = s.expr(f"{prefix}.default.{tier}") if s.has(f"{prefix}.default.{tier}") else pl.lit(None)
+    for k in keys:
+        if k != "default":
+            out = pl.when(key == k).then(s.expr(f"{prefix}.{k}.{tier}")).otherwise(out)
+    return out.cast(pl.Float64)
+
+
+def thresholds(s: Scheme, prefix: str = "thresholds") -> pl.Expr:
+    """Per-row threshold columns ``_thr1 .. _thrK`` from undated-key ``prefix.<tier>`` params."""
+    return [s.expr(f"{prefix}.{t}").cast(pl.Float64).alias(f"_thr{k}") for k, t in enumerate(s.tiers, 1)]
+
+
+def tier_from(score: pl.Expr, n_tiers: int, prefix: str = "_thr") -> pl.Expr:
+    """Highest rank whose threshold the score meets (thresholds are inclusive lower bounds)."""
+    out = pl.lit(0, dtype=pl.Int8)
+    for k in range(1, n_tiers + 1):
+        out = pl.when(score >= pl.col(f"{prefix}{k}")).then(pl.lit(k, dtype=pl.Int8)).otherwise(out)
+    return out
+
+
+# --- the holding policy of RULES.md §2 --------------------------------------------------------
+
+@numba.njit(cache=True)
+def _hold_kernel(first, t, assessed, live, end, init_rank, init_until, resets):  # pragma: no cover
+    n = t.shape[0]
+    tier = np.zeros(n, np.int8)
+    until = np.full(n, -1, np.int32)
+    since = np.full(n, -1, np.int32)
+    held, held_until, held_since = 0, -1, -1
+    for i in range(n):
+        if first[i]:
+            held, held_until = init_rank[i], init_until[i]
+            held_since = t[i] if held > 0 else -1
+        a = assessed[i]
+        if not live[i]:
+            held, held_until, held_since = 0, -1, -1
+        elif held > 0 and t[i] <= held_until:
+            if a > held:
+                held, held_since = a, t[i]
+                if resets:
+                    held_until = end[i]
+        else:
+            held = a
+            if a > 0:
+                held_until, held_since = end[i], t[i]
+            else:
+                held_until, held_since = -1, -1
+        tier[i] = held
+        until[i] = held_until
+        since[i] = held_since
+    return tier, until, since
+
+
+def _hold_batch(s: pl.Series, resets: bool) -> pl.Series:
+    f = s.struct
+    tier, until, since = _hold_kernel(
+        f.field("_i").to_numpy() == 0, f.field("_t").to_numpy(), f.field("_assessed").to_numpy(),
+        f.field("_live").to_numpy(), f.field("_end").to_numpy(),
+        f.field("_init_rank").to_numpy(), f.field("_init_until").to_numpy(), resets)
+    return pl.DataFrame({"_held": tier, "_until": until, "_since": since}).to_struct()
+
+
+def hold(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
+    """Apply the scheme's holding policy: columns ``_held``, ``_until``, ``_since``."""
+    if s.holding == "none":
+        return lf.with_columns(_held=pl.col("_assessed"), _until=pl.lit(NO_UNTIL, pl.Int32),
+                               _since=pl.lit(NO_UNTIL, pl.Int32))
+    if s.holding == "validity":
+        end = pl.col("_t") + s.value("validity_months") - 1
+        resets = bool(s.value("upgrade_resets"))
+    elif s.holding == "until_rerating":
+        r = s.value("rerating_month") - 1  # month-of-year index of the re-rating
+        moy = pl.col("_t") % 12
+        end = pl.col("_t") - moy + r + pl.when(moy >= r).then(12).otherwise(0) - 1
+        resets = True
+    elif s.holding == "ladder":
+        end, resets = pl.lit(FOREVER), True
+    else:
+        raise ValueError(f"scheme {s.key}: unknown holding policy '{s.holding}'")
+    names = lf.collect_schema().names()
+    init_rank = pl.col("_init_rank") if "_init_rank" in names else pl.lit(0)
+    init_until = pl.col("_init_until") if "_init_until" in names else pl.lit(NO_UNTIL)
+    live = pl.col("eligible") & ~(pl.col("_cancel") if "_cancel" in names else pl.lit(False))
+    inputs = pl.struct(
+        pl.col("_i"), pl.col("_t").cast(pl.Int32), pl.col("_assessed").cast(pl.Int8),
+        live.alias("_live"), end.cast(pl.Int32).alias("_end"),
+        init_rank.fill_null(0).cast(pl.Int8).alias("_init_rank"),
+        init_until.fill_null(NO_UNTIL).cast(pl.Int32).alias("_init_until"),
+    )
+    dtype = pl.Struct({"_held": pl.Int8, "_until": pl.Int32, "_since": pl.Int32})
+    out = inputs.map_batches(lambda b: _hold_batch(b, resets), return_dtype=dtype)
+    return lf.with_columns(_h=out).unnest("_h")
+
+
+# --- from scores to the ledger ----------------------------------------------------------------
+
+def _pick(rank: pl.Expr, n_tiers: int) -> pl.Expr:
+    """The threshold column of the given rank (null for rank 0 or beyond the top)."""
+    out = pl.lit(None, dtype=pl.Float64)
+    for k in range(1, n_tiers + 1):
+        out = pl.when(rank == k).then(pl.col(f"_thr{k}")).otherwise(out)
+    return out
+
+
+def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.LazyFrame:
+    """Thresholds, holding and floors -> the ledger columns of docs/CONTRACT.md."""
+    K = len(s.tiers)
+    names = lf.collect_schema().names()
+    if "_assessed" not in names:
+        lf = lf.with_columns(_assessed=tier_from(pl.col("score"), K))
+    lf = lf.with_columns(_assessed=pl.when(pl.col("eligible") & (pl.col("tenure") > 0))
+                         .then(pl.col("_assessed")).otherwise(0).cast(pl.Int8))
+    lf = hold(lf, s)
+    rank = pl.col("_held")
+    if "_floor" in names:  # e.g. GoTone's plan level: applies on top of the held tier
+        rank = pl.when(pl.col("eligible")).then(pl.max_horizontal(rank, pl.col("_floor").fill_null(0)))
+        rank = rank.otherwise(0)
+    lf = lf.with_columns(rank=rank.cast(pl.Int8))
+    until = pl.col("valid_until") if "valid_until" in names else pl.when(
+        (pl.col("_until") >= 0) & (pl.col("_until") < FOREVER) & (pl.col("rank") > 0)
+        & (pl.col("rank") == pl.col("_held"))).then(t_to_date(pl.col("_until")))
+    frozen = pl.col("_frozen") if "_frozen" in names else pl.lit(False)
+    has_next = pl.col("eligible") & (pl.col("rank") < K)
+    ledger = lf.with_columns(
+        scheme=pl.lit(s.key).cast(pl.Categorical),
+        assessed=_label(pl.col("_assessed"), s),
+        tier=_label(pl.col("rank"), s),
+        valid_until=until,
+        status=pl.when(pl.col("rank") == 0).then(pl.lit("none"))
+        .when(frozen).then(pl.lit("frozen")).otherwise(pl.lit("active")).cast(pl.Categorical),
+        next_tier=pl.when(has_next).then(_label(pl.col("rank") + 1, s)),
+        to_next=pl.when(has_next).then(pl.max_horizontal(_pick(pl.col("rank") + 1, K) - pl.col("score"), 0.0)),
+        to_keep=pl.when(pl.col("rank") > 0).then(pl.col("score") - _pick(pl.col("rank"), K)),
+        # telecom_club: a qualifying plan without a card is a provisional member, not a tier
+        flag=pl.when(pl.col("_provisional") & (pl.col("rank") == 0)).then(pl.lit("provisional"))
+        if "_provisional" in names else pl.lit(None, dtype=pl.String),
+    )
+    if keep_internals:
+        return ledger
+    return ledger.select(LEDGER)
+
+
+def _label(rank: pl.Expr, s: Scheme) -> pl.Expr:
+    """Rank -> tier id as a Categorical (ledgers of several schemes concatenate)."""
+    out = pl.lit(None, dtype=pl.String)
+    for k, name in enumerate(s.ladder):
+        out = pl.when(rank == k).then(pl.lit(name)).otherwise(out)
+    return out.cast(pl.Categorical)

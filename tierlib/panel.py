@@ -1,0 +1,232 @@
+"""The panel contract of RULES.md §1: column types, defaults and row rules.
+
+A panel has one row per customer per month in network. :func:`validate` checks every rule,
+fills the documented defaults of the optional columns and returns the panel sorted by
+``(customer_id, month)``. Nothing is dropped, clipped or coerced: a value that breaks a rule
+raises :class:`PanelError` naming the column, the rule and up to five customers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+__all__ = ["PanelError", "validate", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES", "RANKS"]
+
+LINES = ("mobile", "fixed", "broadband")
+SEGMENTS = ("personal", "enterprise")
+ACCOUNT_TYPES = (
+    "standard", "prepaid", "public_free", "test", "data_card",
+    "family_member", "staff_plan", "payphone", "secondary_card",
+)
+RANKS = ("bureau", "division", "section")
+CLUB_TIERS = ("silver", "gold", "diamond")
+
+_INT = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+_FLOAT = (pl.Float32, pl.Float64)
+_TEXT = (pl.String, pl.Categorical, pl.Enum)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One panel column: its kind, its default when absent, and its allowed values."""
+
+    kind: str  # id | date | money | count | text | bool
+    default: object = None  # None: required (or null when ``nullable``)
+    nullable: bool = False
+    values: tuple[str, ...] | None = None
+    required: bool = False
+
+
+COLUMNS: dict[str, Column] = {
+    "customer_id": Column("id", required=True),
+    "month": Column("date", required=True),
+    "join_month": Column("date", required=True),
+    "billed": Column("money", required=True),
+    "paid": Column("money", default="billed"),
+    "plan_fee": Column("money", default=0.0),
+    "brand": Column("text", default=""),
+    "line": Column("text", default="mobile", values=LINES),
+    "segment": Column("text", default="personal", values=SEGMENTS),
+    "account_type": Column("text", default="standard", values=ACCOUNT_TYPES),
+    "suspensions": Column("count", default=0),
+    "in_arrears": Column("bool", default=False),
+    "n_mobile": Column("count", default=1),
+    "n_fixed": Column("count", default=0),
+    "n_broadband": Column("count", default=0),
+    "n_itv": Column("count", default=0),
+    "org_revenue": Column("money", nullable=True),
+    "official_rank": Column("text", nullable=True, values=RANKS),
+    "churned": Column("bool", default=False),
+    "province": Column("text", nullable=True),
+    # tierlib extensions (docs/CONTRACT.md), never filled when absent
+    "paid_before": Column("money", nullable=True),
+    "legacy_club_tier": Column("text", nullable=True, values=CLUB_TIERS),
+    "legacy_club_until": Column("date", nullable=True),
+    "provincial_grant": Column("bool", nullable=True),
+}
+_EXTENSIONS = ("paid_before", "legacy_club_tier", "legacy_club_until", "provincial_grant")
+
+
+class PanelError(ValueError):
+    """A panel breaks the data contract of RULES.md §1.
+
+    Attributes name the ``column``, the ``rule`` broken and up to five ``customers``.
+    """
+
+    def __init__(self, column: str, rule: str, customers: list | None = None, n_rows: int = 0):
+        self.column, self.rule, self.customers, self.n_rows = column, rule, customers or [], n_rows
+        msg = f"column '{column}': {rule}"
+        if n_rows:
+            msg += f" ({n_rows} row{'s' if n_rows != 1 else ''})"
+        if self.customers:
+            msg += "; customer_id " + ", ".join(str(c) for c in self.customers[:5])
+            if n_rows > 5 and len(self.customers) >= 5:
+                msg += ", ..."
+        super().__init__(msg)
+
+
+def _check_types(schema: pl.Schema) -> None:
+    for name, col in COLUMNS.items():
+        if col.required and name not in schema:
+            raise PanelError(name, "required column is missing")
+        if name not in schema:
+            continue
+        dtype = schema[name]
+        ok = {
+            "id": isinstance(dtype, _TEXT + _INT),
+            "date": dtype == pl.Date,
+            "money": isinstance(dtype, _INT + _FLOAT),
+            "count": isinstance(dtype, _INT),
+            "text": isinstance(dtype, _TEXT) or (col.nullable and dtype == pl.Null),
+            "bool": dtype == pl.Boolean or (col.nullable and dtype == pl.Null),
+        }[col.kind]
+        if col.nullable and dtype == pl.Null:
+            ok = True
+        if not ok:
+            want = {"id": "string or integer", "date": "Date (1st of month)", "money": "number (yuan)",
+                    "count": "integer", "text": "string", "bool": "boolean"}[col.kind]
+            raise PanelError(name, f"wrong type {dtype}, expected {want}")
+
+
+def _rules(schema: pl.Schema) -> list[tuple[str, str, pl.Expr]]:
+    """(column, rule, expression true on an offending row) for every row rule."""
+    cid, month = pl.col("customer_id"), pl.col("month")
+    rules: list[tuple[str, str, pl.Expr]] = []
+    for name, col in COLUMNS.items():
+        if name not in schema:
+            continue
+        c = pl.col(name)
+        if not col.nullable:
+            rules.append((name, "null value", c.is_null()))
+        if col.kind == "money":
+            rules.append((name, "negative money (must be >= 0)", c < 0))
+            if isinstance(schema[name], _FLOAT):
+                rules.append((name, "not a finite number", c.is_nan() | c.is_infinite()))
+        elif col.kind == "count" and isinstance(schema[name], _INT):
+            rules.append((name, "negative count (must be >= 0)", c < 0))
+        elif col.kind == "date":
+            rules.append((name, "date not on the 1st of a month", c.dt.day() != 1))
+        if col.values is not None and schema[name] != pl.Null:
+            allowed = ", ".join(col.values)
+            rules.append((name, f"unknown value (allowed: {allowed})",
+                          c.is_not_null() & ~c.cast(pl.String).is_in(list(col.values))))
+    t = month.dt.year().cast(pl.Int32) * 12 + month.dt.month().cast(pl.Int32)
+    rules += [
+        ("join_month", "join_month differs between rows of one customer",
+         pl.col("join_month").n_unique().over(cid) > 1),
+        ("month", "row before join_month", month < pl.col("join_month")),
+        ("month", "duplicate (customer_id, month)", pl.len().over(cid, month) > 1),
+        ("month", "gap in months (a customer's months must be contiguous)",
+         (t - t.shift(1)).over(cid, order_by=month) > 1),
+    ]
+    return rules
+
+
+def _check_rows(lf: pl.LazyFrame, schema: pl.Schema) -> bool:
+    """Raise on the first broken row rule; return whether the panel is already sorted."""
+    rules = _rules(schema)
+    flags = lf.select(
+        pl.col("customer_id"),
+        *[e.fill_null(False).alias(f"_r{i}") for i, (_, _, e) in enumerate(rules)],
+        _unsorted=~((pl.col("customer_id") > pl.col("customer_id").shift(1))
+                    | ((pl.col("customer_id") == pl.col("customer_id").shift(1))
+                       & (pl.col("month") > pl.col("month").shift(1)))).fill_null(True),
+    )
+    counts = flags.select(pl.all().exclude("customer_id").sum()).collect().row(0, named=True)
+    for i, (column, rule, _) in enumerate(rules):
+        n = counts[f"_r{i}"]
+        if n:
+            bad = (flags.filter(pl.col(f"_r{i}")).select(pl.col("customer_id").unique(maintain_order=True))
+                   .head(5).collect().to_series().to_list())
+            raise PanelError(column, rule, bad, n)
+    return counts["_unsorted"] <= 1  # the first row compares with nothing
+
+
+def _defaults(schema: pl.Schema) -> list[pl.Expr]:
+    exprs = []
+    for name, col in COLUMNS.items():
+        if name in schema or col.required or name in _EXTENSIONS:
+            continue
+        if col.default == "billed":
+            exprs.append(pl.col("billed").alias(name))
+        elif col.nullable:
+            dtype = {"money": pl.Float64, "text": pl.String, "date": pl.Date, "bool": pl.Boolean}[col.kind]
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+        else:
+            exprs.append(pl.lit(col.default).alias(name))
+    return exprs
+
+
+def _casts(schema: pl.Schema) -> list[pl.Expr]:
+    """Lossless casts to the engine's working types (ints to float money, text to enums)."""
+    exprs = []
+    for name, col in COLUMNS.items():
+        if name == "customer_id" or name not in schema:
+            continue
+        c = pl.col(name)
+        if col.kind == "money":
+            exprs.append(c.cast(pl.Float64))
+        elif col.kind == "count":
+            exprs.append(c.cast(pl.Int32))
+        elif col.kind == "text" and col.values is not None:
+            exprs.append(c.cast(pl.String).cast(pl.Enum(list(col.values))))
+        elif col.kind == "text":
+            exprs.append(c.cast(pl.String))
+        elif col.kind == "bool" and schema[name] == pl.Null:
+            exprs.append(c.cast(pl.Boolean))
+        elif col.kind == "date" and schema[name] == pl.Null:
+            exprs.append(c.cast(pl.Date))
+    return exprs
+
+
+def validate(panel: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """Check a panel against RULES.md §1, fill defaults, sort by customer and month.
+
+    Returns the same kind of frame it was given. Extra columns pass through untouched.
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> p = pl.DataFrame({"customer_id": ["c1"], "month": [dt.date(2024, 1, 1)],
+    ...                   "join_month": [dt.date(2024, 1, 1)], "billed": [88.0]})
+    >>> validate(p).select("paid", "line", "n_mobile").row(0)
+    (88.0, 'mobile', 1)
+    >>> validate(p.with_columns(billed=pl.lit(-1.0)))
+    Traceback (most recent call last):
+    ...
+    tierlib.panel.PanelError: column 'billed': negative money (must be >= 0) (1 row); customer_id c1
+    """
+    if not isinstance(panel, (pl.DataFrame, pl.LazyFrame)):
+        raise TypeError(f"panel must be a polars DataFrame or LazyFrame, got {type(panel).__name__}")
+    lazy = isinstance(panel, pl.LazyFrame)
+    lf = panel.lazy()
+    schema = lf.collect_schema()
+    _check_types(schema)
+    is_sorted = _check_rows(lf, schema)
+    out = lf.with_columns(_defaults(schema))
+    out = out.with_columns(_casts(out.collect_schema()))
+    if not is_sorted:
+        out = out.sort("customer_id", "month")
+    return out if lazy else out.collect()

@@ -1,0 +1,350 @@
+"""Scheme parameter files -> frozen :class:`Scheme` objects.
+
+Every number of a scheme lives in its YAML file under ``parameters``, as a leaf::
+
+    validity_months: {value: 12, source: seed 000, reference: "自星级上升当月起重新计算有效期"}
+
+or, when the carrier changed it at a date, as a dated history::
+
+    plan_levels.288:
+      values:
+        - {from: 2013-01-01, value: silver, source: seed 002, reference: 全球通资费套餐}
+        - {from: 2025-02-01, value: platinum, source: public, reference: 全球通尊享计划}
+
+Leaves are addressed by dotted paths (``thresholds.mobile.gold``). Values are resolved per
+month inside the engine (:meth:`Scheme.expr`) or once at the boundary
+(``load_scheme(..., at=...)``). A scheme is immutable; :meth:`Scheme.with_values` returns a new
+one (the building block of reforms).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import Any, Mapping
+
+import polars as pl
+import yaml
+
+__all__ = ["Value", "Param", "Scheme", "load_scheme", "schemes", "SchemeError"]
+
+SCHEME_DIR = Path(__file__).parent / "rules"
+SOURCES = ("seed", "public", "assumed", "reform")
+
+
+class SchemeError(ValueError):
+    """A scheme, variant or parameter path that does not exist, or a value of the wrong type."""
+
+
+def _date(x: Any, where: str) -> dt.date:
+    if isinstance(x, dt.datetime):
+        return x.date()
+    if isinstance(x, dt.date):
+        return x
+    try:
+        return dt.date.fromisoformat(str(x))
+    except ValueError:
+        raise SchemeError(f"{where}: '{x}' is not a date (YYYY-MM-DD)") from None
+
+
+@dataclass(frozen=True)
+class Value:
+    """One value of a parameter, in force from ``start`` (None: always) with its provenance."""
+
+    value: Any
+    source: str
+    reference: str = ""
+    start: dt.date | None = None
+
+    @property
+    def assumed(self) -> bool:
+        return self.source == "assumed"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter's dated history of values (oldest first)."""
+
+    path: str
+    history: tuple[Value, ...]
+
+    def at(self, when: dt.date | str | None = None) -> Any:
+        """The value in force at ``when`` (the latest value when ``when`` is None)."""
+        return self.value_at(when).value
+
+    def value_at(self, when: dt.date | str | None = None) -> Value:
+        if when is None:
+            return self.history[-1]
+        when = _date(when, self.path)
+        live = [v for v in self.history if v.start is None or v.start <= when]
+        if not live:
+            raise SchemeError(f"parameter '{self.path}' has no value before {self.history[0].start}")
+        return live[-1]
+
+    @property
+    def dated(self) -> bool:
+        return len(self.history) > 1 or self.history[0].start is not None
+
+    @property
+    def assumed(self) -> bool:
+        return any(v.assumed for v in self.history)
+
+    def expr(self, month: pl.Expr | None = None) -> pl.Expr:
+        """A polars expression giving the value in force at each row's ``month``.
+
+        Months before the first dated value get null (the rule did not exist yet).
+        """
+        first = self.history[0]
+        if not self.dated:
+            return pl.lit(first.value)
+        month = pl.col("month") if month is None else month
+        out: Any = pl.lit(None) if first.start is not None else pl.lit(first.value)
+        for v in self.history:
+            if v.start is not None:
+                out = pl.when(month >= v.start).then(pl.lit(v.value)).otherwise(out)
+        return out
+
+
+def _leaf(path: str, node: Mapping) -> Param:
+    if "values" in node:
+        history = []
+        for item in node["values"]:
+            if "from" not in item or "value" not in item:
+                raise SchemeError(f"parameter '{path}': each dated value needs 'from' and 'value'")
+            history.append(_value(path, item, _date(item["from"], path)))
+        history.sort(key=lambda v: v.start or dt.date.min)
+        return Param(path, tuple(history))
+    return Param(path, (_value(path, node, None),))
+
+
+def _value(path: str, node: Mapping, start: dt.date | None) -> Value:
+    source = str(node.get("source", ""))
+    if not source.startswith(SOURCES):
+        raise SchemeError(f"parameter '{path}': source '{source}' must start with one of {SOURCES}")
+    return Value(node["value"], source, str(node.get("reference", "")), start)
+
+
+def _flatten(node: Mapping, prefix: str = "") -> dict[str, Param]:
+    out: dict[str, Param] = {}
+    for key, sub in node.items():
+        path = f"{prefix}{key}"
+        if not isinstance(sub, Mapping):
+            raise SchemeError(f"parameter '{path}' needs value and source")
+        if "value" in sub or "values" in sub:
+            out[path] = _leaf(path, sub)
+        else:
+            out.update(_flatten(sub, path + "."))
+    return out
+
+
+def _same_type(old: Any, new: Any) -> bool:
+    num = (int, float)
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool)
+    if isinstance(old, num):
+        return isinstance(new, num)
+    if isinstance(old, list):
+        return isinstance(new, (list, tuple)) and all(isinstance(x, type(old[0])) for x in new) if old else isinstance(new, (list, tuple))
+    return old is None or isinstance(new, type(old))
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """One carrier scheme: its ladder, rule module and parameters with provenance."""
+
+    id: str
+    name: str
+    label: str
+    carrier: str
+    ladder: tuple[str, ...]
+    labels: Mapping[str, str]
+    holding: str
+    params: Mapping[str, Param]
+    components: Mapping[str, str]
+    module_name: str
+    variant: str | None = None
+    variants: tuple[str, ...] = ()
+    description: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    changes: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The scheme's name in ledgers: ``id`` or ``id:variant``."""
+        return f"{self.id}:{self.variant}" if self.variant else self.id
+
+    @property
+    def module(self) -> ModuleType:
+        return importlib.import_module(f"tierlib.rules.{self.module_name}")
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        """The tiers above ``none``, lowest first."""
+        return self.ladder[1:]
+
+    def rank(self, tier: str) -> int:
+        if tier not in self.ladder:
+            raise SchemeError(f"scheme {self.key}: unknown tier '{tier}' (ladder: {', '.join(self.ladder)})")
+        return self.ladder.index(tier)
+
+    def p(self, path: str) -> Param:
+        try:
+            return self.params[path]
+        except KeyError:
+            near = [k for k in self.params if k.split(".")[-1] == path.split(".")[-1]]
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise SchemeError(f"scheme {self.key}: no parameter '{path}'{hint}") from None
+
+    def value(self, path: str, at: dt.date | str | None = None) -> Any:
+        return self.p(path).at(at)
+
+    def expr(self, path: str) -> pl.Expr:
+        return self.p(path).expr()
+
+    def has(self, path: str) -> bool:
+        return path in self.params
+
+    def with_values(self, changes: Mapping[str, Any], *, reference: str = "reform") -> "Scheme":
+        """A new scheme with some parameters replaced; the original is untouched.
+
+        A value may be plain (replaces the whole history) or ``{"from": date, "value": v}``
+        (in force from that date on, earlier history kept). Unknown paths and values of another
+        type than the baseline's raise :class:`SchemeError` naming the path.
+
+        >>> s = load_scheme("unicom_vip")
+        >>> s.with_values({"thresholds.mobile.gold": 350}).value("thresholds.mobile.gold")
+        350
+        >>> s.value("thresholds.mobile.gold")
+        300
+        """
+        params = dict(self.params)
+        done = []
+        for path, new in changes.items():
+            old = self.p(path)
+            dated = isinstance(new, Mapping) and "value" in new
+            val = new["value"] if dated else new
+            base = old.history[-1].value
+            if not _same_type(base, val):
+                raise SchemeError(f"reform '{path}': {val!r} is a {type(val).__name__}, "
+                                  f"the baseline value {base!r} is a {type(base).__name__}")
+            if isinstance(val, tuple):
+                val = list(val)
+            if dated:
+                start = _date(new["from"], path)
+                keep = tuple(v for v in old.history if v.start is not None and v.start < start)
+                keep = keep or tuple(v for v in old.history[:1] if v.start is None and start is not None)
+                history = keep + (Value(val, "reform", reference, start),)
+            else:
+                history = (Value(val, "reform", reference, None),)
+            params[path] = Param(path, history)
+            done.append(f"{path} = {val!r}" + (f" from {new['from']}" if dated else ""))
+        return replace(self, params=MappingProxyType(params), changes=self.changes + tuple(done))
+
+    def resolved(self, at: dt.date | str) -> "Scheme":
+        """This scheme with every parameter frozen at its value in force at ``at``."""
+        params = {}
+        for path, p in self.params.items():
+            v = p.value_at(at)
+            params[path] = Param(path, (replace(v, start=None),))
+        return replace(self, params=MappingProxyType(params))
+
+    def assumptions(self) -> list[Param]:
+        return [p for p in self.params.values() if p.assumed]
+
+    def card(self) -> str:
+        """A readable card: ladder, parameters with dates and provenance, assumptions."""
+        from tierlib.card import render_card
+
+        return render_card(self)
+
+    def __repr__(self) -> str:
+        return f"<Scheme {self.key}: {self.name}; ladder {' < '.join(self.ladder)}>"
+
+    def _repr_markdown_(self) -> str:
+        from tierlib.card import render_card
+
+        return render_card(self, markdown=True)
+
+
+def schemes() -> list[str]:
+    """The ids of the registered schemes (one YAML file each).
+
+    >>> schemes()[:3]
+    ['mobile_credit', 'mobile_gotone', 'telecom_club']
+    """
+    return sorted(p.stem for p in SCHEME_DIR.glob("*.yaml"))
+
+
+def _read(path: Path) -> dict:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise SchemeError(f"{path}: not valid YAML: {e}") from None
+
+
+def load_scheme(scheme: str | Path | Scheme, *, variant: str | None = None,
+                at: dt.date | str | None = None) -> Scheme:
+    """Load a scheme by id (``"telecom_club"``, ``"telecom_club:high"``) or from a YAML path.
+
+    Parameters
+    ----------
+    scheme : a registered id, ``id:variant``, a path to a parameter file, or a Scheme.
+    variant : a regional variant listed in the file's ``variants``.
+    at : freeze every dated parameter at its value in force on this date.
+
+    >>> load_scheme("telecom_club:high").value("regional.all_high")
+    True
+    >>> load_scheme("mobile_gotone", at="2024-06-01").value("plan_levels.288")
+    'silver'
+    """
+    if isinstance(scheme, Scheme):
+        out = scheme
+    else:
+        text = str(scheme)
+        if text.endswith((".yaml", ".yml")):
+            path = Path(text)
+        else:
+            if ":" in text:
+                text, variant = text.split(":", 1)[0], variant or text.split(":", 1)[1]
+            path = SCHEME_DIR / f"{text}.yaml"
+            if not path.exists():
+                raise SchemeError(f"unknown scheme '{text}' (known: {', '.join(schemes())})")
+        if not path.exists():
+            raise SchemeError(f"scheme file not found: {path}")
+        out = _build(_read(path), variant, path)
+    if at is not None:
+        out = out.resolved(at)
+    return out
+
+
+def _build(doc: dict, variant: str | None, path: Path) -> Scheme:
+    for key in ("id", "ladder", "parameters", "holding"):
+        if key not in doc:
+            raise SchemeError(f"{path}: missing '{key}'")
+    params = _flatten(doc["parameters"])
+    variants = doc.get("variants") or {}
+    if variant is not None:
+        if variant not in variants:
+            raise SchemeError(f"scheme {doc['id']} has no variant '{variant}' "
+                              f"(variants: {', '.join(variants) or 'none'})")
+        for p, node in (variants[variant].get("parameters") or {}).items():
+            if p not in params:
+                raise SchemeError(f"{path}: variant '{variant}' sets unknown parameter '{p}'")
+            params[p] = _leaf(p, node)
+    ladder = tuple(doc["ladder"])
+    if ladder[0] != "none":
+        raise SchemeError(f"{path}: the ladder must start with 'none'")
+    known = {"id", "name", "label", "carrier", "ladder", "labels", "holding", "parameters",
+             "components", "module", "variants", "description"}
+    return Scheme(
+        id=doc["id"], name=doc.get("name", doc["id"]), label=doc.get("label", ""),
+        carrier=doc.get("carrier", ""), ladder=ladder,
+        labels=MappingProxyType(dict(doc.get("labels") or {})), holding=doc["holding"],
+        params=MappingProxyType(params), components=MappingProxyType(dict(doc.get("components") or {})),
+        module_name=doc.get("module", doc["id"]), variant=variant, variants=tuple(variants),
+        description=str(doc.get("description", "")).strip(),
+        extra=MappingProxyType({k: v for k, v in doc.items() if k not in known}),
+    )
