@@ -15,8 +15,8 @@ def _param_lines(p: Param) -> list[str]:
     lines = []
     for v in p.history:
         when = f"from {v.start}: " if v.start else ""
-        mark = " **ASSUMED**" if v.assumed else ""
-        lines.append(f"{when}{_fmt(v.value)}  [{v.source}{mark}] {v.reference}".rstrip())
+        source = "ASSUMED" if v.assumed else v.source
+        lines.append(f"{when}{_fmt(v.value)}  [{source}] {v.reference}".rstrip())
     return lines
 
 

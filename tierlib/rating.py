@@ -19,10 +19,10 @@ def resolve(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
     """Scheme ids, ``"all"``, Scheme objects or a list of them -> list of Scheme."""
     from tierlib.params import schemes
 
-    if isinstance(scheme, (str, Scheme)):
-        items = schemes() if scheme == "all" else [scheme]
-    else:
-        items = list(scheme)
+    given = [scheme] if isinstance(scheme, (str, Scheme)) else list(scheme)
+    items: list[SchemeLike] = []
+    for x in given:
+        items += schemes() if isinstance(x, str) and x == "all" else [x]
     if not items:
         raise ValueError("no scheme given")
     return [load_scheme(s) for s in items]

@@ -1,0 +1,174 @@
+"""Command line: ``tierlib rate | explain | schemes | card | validate | synth | report``.
+
+User mistakes (bad panel, unknown scheme, missing file) print one readable line and exit 2;
+only a bug in tierlib itself shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import polars as pl
+
+__all__ = ["main", "read_panel", "write_frame"]
+
+
+class UserError(Exception):
+    """A mistake in the command line or its inputs: reported in one line, exit code 2."""
+
+
+def read_panel(path: str | Path, *, lazy: bool = False) -> pl.DataFrame | pl.LazyFrame:
+    """Read a panel from parquet (file or directory of parquet files) or CSV."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"panel not found: {p}")
+    if p.is_dir() or p.suffix == ".parquet":
+        src = str(p / "**/*.parquet") if p.is_dir() else str(p)
+        lf = pl.scan_parquet(src)
+    elif p.suffix in (".csv", ".txt"):
+        lf = pl.scan_csv(p, try_parse_dates=True, schema_overrides={"customer_id": pl.String})
+    else:
+        raise UserError(f"{p}: unknown panel format '{p.suffix}' (use .parquet or .csv)")
+    return lf if lazy else lf.collect()
+
+
+def write_frame(df: pl.DataFrame, path: str | Path) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix == ".csv":
+        df.with_columns(pl.col(pl.Categorical).cast(pl.String)).write_csv(p)
+    elif p.suffix == ".parquet":
+        df.write_parquet(p)
+    else:
+        raise UserError(f"{p}: unknown output format '{p.suffix}' (use .parquet or .csv)")
+
+
+def _schemes_arg(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or ["all"]:
+        out += [x.strip() for x in v.split(",") if x.strip()]
+    return out
+
+
+def _summary(ledger: pl.DataFrame) -> pl.DataFrame:
+    """Customers per tier in the latest month of each scheme."""
+    last = ledger.filter(pl.col("month") == pl.col("month").max())
+    return (last.group_by("scheme", "rank", "tier").agg(customers=pl.len())
+            .with_columns(share=(pl.col("customers") / pl.col("customers").sum().over("scheme")).round(4))
+            .sort("scheme", "rank").with_columns(pl.col("scheme", "tier").cast(pl.String)))
+
+
+def cmd_rate(a: argparse.Namespace) -> int:
+    import tierlib
+
+    ledger = tierlib.rate(read_panel(a.panel), _schemes_arg(a.scheme))
+    if a.out:
+        write_frame(ledger, a.out)
+        print(f"wrote {ledger.height:,} ledger rows ({ledger['scheme'].n_unique()} schemes) to {a.out}")
+    with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True):
+        print(_summary(ledger))
+    return 0
+
+
+def cmd_explain(a: argparse.Namespace) -> int:
+    import tierlib
+
+    panel = read_panel(a.panel, lazy=True)
+    cid = a.customer
+    if panel.collect_schema().get("customer_id") in (pl.Int64, pl.Int32, pl.UInt32, pl.UInt64):
+        try:
+            cid = int(cid)
+        except ValueError:
+            raise UserError(f"customer_id is an integer column, got '{a.customer}'") from None
+    month = a.month if len(a.month) > 7 else f"{a.month}-01"
+    for s in _schemes_arg(a.scheme):
+        print(tierlib.explain(panel, s, customer_id=cid, month=month))
+        print()
+    return 0
+
+
+def cmd_schemes(a: argparse.Namespace) -> int:
+    import tierlib
+
+    for sid in tierlib.schemes():
+        s = tierlib.load_scheme(sid)
+        variants = f"  (variants: {', '.join(s.variants)})" if s.variants else ""
+        print(f"{sid:15} {s.label}  {' < '.join(s.ladder)}{variants}")
+    return 0
+
+
+def cmd_card(a: argparse.Namespace) -> int:
+    import tierlib
+
+    print(tierlib.load_scheme(a.scheme, at=a.at).card())
+    return 0
+
+
+def cmd_validate(a: argparse.Namespace) -> int:
+    import tierlib
+
+    panel = tierlib.validate(read_panel(a.panel))
+    print(f"ok: {panel.height:,} rows, {panel['customer_id'].n_unique():,} customers, "
+          f"{panel['month'].min()} .. {panel['month'].max()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="tierlib", description="Rate customers under Chinese carriers' tier schemes.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("rate", help="rate a panel under one or more schemes")
+    r.add_argument("panel", help="panel file (.parquet, .csv) or directory of parquet files")
+    r.add_argument("--scheme", "-s", action="append", help="scheme id (repeat or comma-separate; default all)")
+    r.add_argument("--out", "-o", help="ledger output (.parquet or .csv)")
+    r.set_defaults(func=cmd_rate)
+    e = sub.add_parser("explain", help="explain one customer's tier in one month")
+    e.add_argument("panel")
+    e.add_argument("--scheme", "-s", action="append", required=True)
+    e.add_argument("--customer", "-c", required=True)
+    e.add_argument("--month", "-m", required=True, help="YYYY-MM or YYYY-MM-DD")
+    e.set_defaults(func=cmd_explain)
+    s = sub.add_parser("schemes", help="list the schemes")
+    s.set_defaults(func=cmd_schemes)
+    c = sub.add_parser("card", help="print a scheme's card (parameters, provenance, assumptions)")
+    c.add_argument("scheme")
+    c.add_argument("--at", help="resolve dated parameters at this date (YYYY-MM-DD)")
+    c.set_defaults(func=cmd_card)
+    v = sub.add_parser("validate", help="check a panel against the data contract")
+    v.add_argument("panel")
+    v.set_defaults(func=cmd_validate)
+    _optional_commands(sub)
+    return ap
+
+
+def _optional_commands(sub: argparse._SubParsersAction) -> None:
+    """Commands whose modules carry heavier imports register themselves here."""
+    import importlib
+
+    for name, hook in (("synth", "add_synth_parser"), ("report", "add_report_parser")):
+        try:  # TODO(lead): plain imports once tierlib.report has landed
+            getattr(importlib.import_module(f"tierlib.{name}"), hook)(sub)
+        except (ImportError, AttributeError):
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tierlib.panel import PanelError
+    from tierlib.params import SchemeError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, PanelError, SchemeError, FileNotFoundError, pl.exceptions.PolarsError) as e:
+        print(f"tierlib: error: {e}".splitlines()[0], file=sys.stderr)
+        return 2
+    except ValueError as e:  # explain: unknown customer or month
+        print(f"tierlib: error: {e}".splitlines()[0], file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
