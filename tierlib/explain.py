@@ -43,7 +43,11 @@ class Explanation:
 def _month(x: object) -> dt.date:
     if isinstance(x, dt.date):
         return x.replace(day=1)
-    return dt.date.fromisoformat(str(x)[:10]).replace(day=1)
+    text = str(x)[:10]
+    try:
+        return dt.date.fromisoformat(text if len(text) > 7 else f"{text}-01").replace(day=1)
+    except ValueError:
+        raise ValueError(f"month '{x}' is not a date (YYYY-MM or YYYY-MM-DD)") from None
 
 
 def _ym(t: int) -> str:
