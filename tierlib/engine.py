@@ -201,7 +201,7 @@ def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.L
         status=pl.when(pl.col("rank") == 0).then(pl.lit("none"))
         .when(frozen).then(pl.lit("frozen")).otherwise(pl.lit("active")).cast(pl.Categorical),
         next_tier=pl.when(has_next).then(_label(pl.col("rank") + 1, s)),
-        to_next=pl.when(has_next).then(pl.max_horizontal(_pick(pl.col("rank") + 1, K) - pl.col("score"), 0.0)),
+        to_next=pl.when(has_next).then((_pick(pl.col("rank") + 1, K) - pl.col("score")).clip(lower_bound=0.0)),
         to_keep=pl.when(pl.col("rank") > 0).then(pl.col("score") - _pick(pl.col("rank"), K)),
         # telecom_club: a qualifying plan without a card is a provisional member, not a tier
         flag=pl.when(pl.col("_provisional") & (pl.col("rank") == 0)).then(pl.lit("provisional"))

@@ -117,7 +117,7 @@ def explain(panel: pl.DataFrame | pl.LazyFrame, scheme: str | Scheme, *, custome
     r = {k: (str(v) if isinstance(v, str) or k in ("tier", "assessed", "next_tier", "status", "scheme") and v is not None else v)
          for k, v in hit.row(0, named=True).items()}
     failed = [k[3:] for k in r if k.startswith("ok_") and r[k] is False]
-    comps = [(k[2:], float(r[k]), s.components.get(k[2:], "")) for k in r if k.startswith("c_")]
+    comps = [(k[2:], float(r[k] or 0.0), s.components.get(k[2:], "")) for k in r if k.startswith("c_")]
     K = len(s.tiers)
     thr = [(t, r[f"_thr{k}"], _source(s, t, r[f"_thr{k}"], m)) for k, t in enumerate(s.tiers, 1)
            if r.get(f"_thr{k}") is not None]
@@ -134,14 +134,14 @@ def explain(panel: pl.DataFrame | pl.LazyFrame, scheme: str | Scheme, *, custome
              f"tier {r['tier']} ({s.labels.get(r['tier'], '')}), status {r['status']}, assessed {r['assessed']}"
              + (f", flag {r['flag']}" if r.get("flag") else ""),
              f"eligible: {'yes' if r['eligible'] else 'NO: fails ' + ', '.join(failed)}",
-             f"score {r['score']:,.2f} = " + " + ".join(f"{name} {v:,.2f}" for name, v, _ in comps)]
+             "score none (no completed month)" if r["score"] is None else f"score {r['score']:,.2f} = " + " + ".join(f"{name} {v:,.2f}" for name, v, _ in comps)]
     lines += [f"  {name}: {v:,.2f}  ({d})" for name, v, d in comps]
     lines.append(f"window: {window}")
     for k, (tier, v, src) in enumerate(thr, 1):
-        met = "met" if r["score"] >= v else "not met"
+        met = "met" if r["score"] is not None and r["score"] >= v else "not met"
         mark = "  <- assessed" if k == r["_assessed"] else ""
         lines.append(f"  {tier:>9} >= {v:,.0f}: {met}{mark}  {src}")
-    if r["next_tier"]:
+    if r["next_tier"] and r["to_next"] is not None:
         lines.append(f"next tier {r['next_tier']}: {r['to_next']:,.2f} more score needed")
     elif r["rank"] == K:
         lines.append("top tier")

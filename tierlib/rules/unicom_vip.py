@@ -14,7 +14,7 @@ def prepare(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     line = pl.when(pl.col("line") == "mobile").then(pl.lit("mobile")).otherwise(pl.lit("fixed"))
     return lf.with_columns(
         ok_account_type=pl.col("account_type").cast(pl.String).is_in(s.value("eligible_account_types")),
-        c_spend=wmean("billed", n).fill_null(0.0),
+        c_spend=wmean("billed", n),  # null: no completed month to average
         window_complete=window_complete(n),
         _win_from=pl.col("_t") - n,
         *[by_key(s, "thresholds", line, t, ("mobile", "fixed")).alias(f"_thr{k}")
