@@ -152,9 +152,30 @@ class Knobs:
     drop_window: int = 3                    # ... for the drop month and the next months
     max_hazard: float = 0.9
 
-    def replace(self, **kw) -> Knobs:
-        """A copy with some knobs changed; an unknown name is an error."""
-        return dataclasses.replace(self, **kw)
+    def __post_init__(self):
+        bad = [name for name, ok in (
+            ("base_hazard", 0 < self.base_hazard < 1), ("max_hazard", 0 < self.max_hazard <= 1),
+            ("drop_effect", self.drop_effect >= 0),
+            ("drop_window", isinstance(self.drop_window, int) and self.drop_window >= 1),
+            ("ar_rho", 0 <= self.ar_rho < 1), ("new_join_share", 0 <= self.new_join_share <= 1),
+            ("plan_catalogue", list(self.plan_catalogue) == sorted(self.plan_catalogue)),
+            ("season", len(self.season) == 12),
+        ) if not ok]
+        if bad:
+            raise ValueError(f"knob(s) out of range: {', '.join(f'{b}={getattr(self, b)!r}' for b in bad)}")
+
+    @classmethod
+    def make(cls, **kw) -> Knobs:
+        """Knobs from keyword overrides; a dict knob is merged into its default, so
+        ``brand_median={"gotone": 200.0}`` changes one brand. An unknown name is a TypeError."""
+        default = cls()
+        for name, value in kw.items():
+            current = getattr(default, name, None)
+            if isinstance(current, dict) and isinstance(value, Mapping):
+                kw[name] = {**current, **value}
+            elif isinstance(value, list):
+                kw[name] = tuple(value)
+        return cls(**kw)
 
 
 def _enum(values) -> pl.Enum:
@@ -419,8 +440,10 @@ def _block(block: int, n: int, id0: int, months: int, t0: int, seed: int, k: Kno
                             dtype=pl.String).cast(_enum(MAIN_SCHEME.values())),
         "rank": ranks[i, m].astype(np.int8),
         "tier_drop": h["drop"][i, m], "post_drop": h["post"][i, m],
-        "base_hazard": h["base"][i, m], "drop_effect": np.full(len(i), float(k.drop_effect)),
-        "hazard": h["hazard"][i, m], "decliner": s["decliner"][i], "churned": churned,
+        # float32: 7 significant digits, ample for a hazard, and half the bytes of the sample
+        "base_hazard": h["base"][i, m].astype(np.float32),
+        "drop_effect": np.full(len(i), float(k.drop_effect), dtype=np.float32),
+        "hazard": h["hazard"][i, m].astype(np.float32), "decliner": s["decliner"][i], "churned": churned,
     })
     return panel, truth
 
@@ -430,7 +453,7 @@ def iter_blocks(n_customers: int, months: int, *, start: str | dt.date = "2023-0
     """Yield ``(panel, truth)`` blocks of at most :data:`BLOCK` customers (see :func:`make_panel`)."""
     if n_customers < 1 or months < 1:
         raise ValueError("n_customers and months must be >= 1")
-    k = Knobs(**knobs)
+    k = Knobs.make(**knobs)
     t0 = _month_t(start)
     for b, id0 in enumerate(range(0, n_customers, BLOCK)):
         yield _block(b, min(BLOCK, n_customers - id0), id0 + 1, months, t0, seed, k)
@@ -531,8 +554,6 @@ def _parse_knobs(items: list[str]) -> dict:
             knobs[name] = json.loads(value)
         except json.JSONDecodeError:
             knobs[name] = value
-        if isinstance(knobs[name], list):
-            knobs[name] = tuple(knobs[name])
     return knobs
 
 
@@ -545,3 +566,15 @@ def cli_main(args: argparse.Namespace) -> int:
     print(f"wrote {paths[0]} ({rows} rows) and {paths[1]} in {time.perf_counter() - t:.1f} s "
           "(SYNTHETIC data, see data/README.md)")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tierlib.synth ...``: the same command as ``tierlib synth``."""
+    ap = argparse.ArgumentParser(prog="python -m tierlib.synth")
+    add_synth_parser(ap.add_subparsers(dest="command", required=True))
+    args = ap.parse_args(["synth", *(argv if argv is not None else __import__("sys").argv[1:])])
+    return cli_main(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
