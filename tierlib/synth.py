@@ -101,6 +101,8 @@ class Knobs:
     extra_mobile_p: float = 0.25            # P(one more mobile line), geometric
     fleet_share: float = 0.003              # customers with 11-20 mobile lines
     broadband_addon_p: float = 0.35         # mobile-line customers who also hold broadband
+    fixed_addon_p: float = 0.05             # non-fixed-line customers who also hold a fixed line
+    ehome_fixed_p: float = 0.6              # ... and ehome (home bundle) customers
     itv_p: float = 0.5                      # broadband holders with an ITV box
     # --- tenure ---------------------------------------------------------------------------
     new_join_share: float = 0.25            # customers whose join month is inside the panel
@@ -131,12 +133,14 @@ class Knobs:
     plan_ratio: float = 0.8                 # desired plan: largest fee <= ratio x level
     plan_review_p: float = 0.06             # monthly chance to move to the desired plan
     no_plan_accounts: tuple = ("prepaid", "payphone", "public_free", "test")
-    paid_before: bool = True                # give left-truncated customers a paid_before column
+    paid_before: bool = True                # give left-truncated customers a paid_before column ...
+    paid_before_factor: tuple = (0.7, 1.0)  # ... = months before start x level x U(a, b)
     # --- arrears --------------------------------------------------------------------------
     arrears_beta: tuple = (0.6, 30.0)       # per-customer P(falling into arrears), Beta(a, b)
     arrears_stay_p: float = 0.6             # P(still in arrears next month)
     decliner_arrears_factor: float = 2.0
     suspension_p: tuple = (0.5, 0.1)        # P(1 suspension), P(2) in an arrears month
+    arrears_shortfall: tuple = (0.4, 1.0)   # share of the bill left unpaid in arrears, U(a, b)
     prepaid_suspension_p: float = 0.02      # balance run out (no arrears for prepaid)
     # --- churn ----------------------------------------------------------------------------
     base_hazard: float = 0.0125             # monthly hazard of a reference customer
@@ -236,7 +240,7 @@ def _customers(rng: np.random.Generator, n: int, months: int, t0: int, k: Knobs)
     n_mobile = np.where(line == 0, 1, rng.integers(0, 2, n)) + rng.geometric(1 - k.extra_mobile_p, n) - 1
     n_mobile = np.where(rng.random(n) < k.fleet_share, rng.integers(11, 21, n), n_mobile)
     n_mobile = np.where(acct == ACCOUNT_TYPES.index("payphone"), 0, n_mobile)
-    n_fixed = np.where(line == 1, 1, (rng.random(n) < np.where(ehome, 0.6, 0.05)).astype(int))
+    n_fixed = np.where(line == 1, 1, (rng.random(n) < np.where(ehome, k.ehome_fixed_p, k.fixed_addon_p)).astype(int))
     n_bb = np.where(line == 2, 1, (rng.random(n) < k.broadband_addon_p).astype(int))
     n_bb = np.where(np.isin(acct, [ACCOUNT_TYPES.index(a) for a in ("payphone", "data_card")]), 0, n_bb)
     n_itv = ((n_bb > 0) & (rng.random(n) < k.itv_p)).astype(int)
@@ -311,7 +315,7 @@ def _spend(rng: np.random.Generator, c: dict, months: int, t0: int, k: Knobs) ->
         susp = np.where(arrears, (v < k.suspension_p[0] + k.suspension_p[1]).astype(int)
                         + (v < k.suspension_p[1]), 0)
         susp = np.where(prepaid & live & (v < k.prepaid_suspension_p), 1, susp)
-        short = np.round(billed * rng.uniform(0.4, 1.0, n), 2)
+        short = np.round(billed * rng.uniform(*k.arrears_shortfall, n), 2)
         paid = np.where(arrears, billed - short, billed + debt)
         debt = np.where(arrears, debt + short, 0.0)
         for name, val in (("billed", billed), ("paid", paid), ("plan_fee", plan),
@@ -320,7 +324,7 @@ def _spend(rng: np.random.Generator, c: dict, months: int, t0: int, k: Knobs) ->
     out["paid"] = np.round(out["paid"], 2)
     # yuan paid before the panel (left-truncated customers): months before start x level
     months_before = np.clip(t0 - c["join_t"], 0, None)
-    out["paid_before"] = np.round(months_before * np.exp(log_level) * rng.uniform(0.7, 1.0, n), 2)
+    out["paid_before"] = np.round(months_before * np.exp(log_level) * rng.uniform(*k.paid_before_factor, n), 2)
     out["decliner"] = decliner
     return out
 
