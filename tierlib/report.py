@@ -573,6 +573,10 @@ _PAGE_TEMPLATE = """\
 {{ super() }}
 <nav class="tierlib"><a href="index.html">&larr; report index</a></nav>
 {%- endblock body_header -%}
+{#- no widget state: widgets need their manager script, which would come from a CDN -#}
+{%- block footer -%}
+</html>
+{%- endblock footer -%}
 """
 
 
@@ -601,14 +605,26 @@ def notebook_to_html(notebook: Any, *, name: str = "notebook", folder: str | Pat
     return body
 
 
+_FIX = "call tierlib.report.setup_notebook() in the notebook's first cell"
+_SHOWN = {"text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/latex"}
+
+
 def _publish(job: _Job, out: Path) -> str | None:
-    page = notebook_to_html(_read_notebook(out / f"{job.name}.ipynb"), name=job.name, folder=job.path.parent)
+    """Write the page; return one line if it would need the network or lost a chart."""
+    nb = _read_notebook(out / f"{job.name}.ipynb")
+    page = notebook_to_html(nb, name=job.name, folder=job.path.parent)
     (out / f"{job.name}.html").write_text(page, encoding="utf-8")
     remote = find_remote_resources(page)
     if remote:
-        return (f"{job.name}.html would load {remote[0]} from the network"
-                f"{f' (and {len(remote) - 1} more)' if len(remote) > 1 else ''}: call "
-                f"tierlib.report.setup_notebook() in the notebook's first cell")
+        more = f" (and {len(remote) - 1} more)" if len(remote) > 1 else ""
+        return f"{job.name}.html would load {remote[0]} from the network{more}: {_FIX}"
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            kinds = set(output.get("data", {}))
+            lost = sorted(k for k in kinds if k.startswith("application/vnd."))
+            if lost and not kinds & _SHOWN:  # e.g. Altair's default renderer: a spec, no picture
+                first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+                return f"{job.name}.html shows the {lost[0]} output of `{first}` as plain text: {_FIX}"
     return None
 
 
