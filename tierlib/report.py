@@ -8,7 +8,8 @@ page with the code hidden, and writes ``index.html`` and ``params.json`` next to
 Offline by construction (carrier analysts work on intranets):
 
 - charts: :func:`setup_notebook`, called in each notebook's first cell, makes Altair render
-  every chart to inline SVG in the kernel (vl-convert), so a page carries no chart script;
+  every chart to SVG in the kernel (vl-convert); the page embeds it as an image (a ``data:``
+  URI), so a page carries no chart script at all;
 - pages: the HTML template drops nbconvert's CDN references (require.js, MathJax, Mermaid,
   Jupyter widgets), and every page is scanned afterwards: anything that would make a browser
   fetch from the network (:func:`find_remote_resources`) fails the run.
@@ -60,8 +61,8 @@ class ReportError(ValueError):
 def setup_notebook() -> None:
     """Set up a notebook's display for offline reports; call it in the notebook's first cell.
 
-    Altair charts render to inline SVG in the kernel (vl-convert; no script, no CDN), in
-    JupyterLab and in the report pages alike. Polars tables show 20 rows, 30 columns and
+    Altair charts render to SVG in the kernel (vl-convert; no script, no CDN), in JupyterLab
+    and in the report pages alike (no tooltips or zoom: a report page is a printout). Polars tables show 20 rows, 30 columns and
     strings up to 60 characters.
 
     Examples
@@ -298,13 +299,15 @@ def _accepts(types: frozenset[str] | None, value: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class _Job:
-    path: Path  # absolute
-    name: str  # file stem: page and section name
+class NotebookJob:
+    """A notebook to run (absolute ``path``), its page ``name`` and its checked parameters."""
+
+    path: Path
+    name: str  # the file name without .ipynb: page name and notebook_parameters key
     parameters: dict[str, Any]
 
 
-def check_parameters(config: ReportConfig) -> list[_Job]:
+def check_parameters(config: ReportConfig) -> list[NotebookJob]:
     """Match the config's parameters to the notebooks' ``parameters`` cells; run nothing.
 
     Returns the notebooks in order with the parameters each will get. Raises
@@ -338,15 +341,7 @@ def check_parameters(config: ReportConfig) -> list[_Job]:
     if problems:
         raise ReportError("\n".join(problems))
 
-    declared = {}
-    for path in paths:
-        try:
-            declared[path] = declared_parameters(path)
-        except Exception as exc:  # unreadable JSON, a parameters cell that is not Python
-            problems.append(f"{path.name}: cannot read its parameters cell ({' '.join(str(exc).split())})")
-    if problems:
-        raise ReportError("\n".join(problems))
-
+    declared = _declarations(paths)
     for name in config.parameters:
         if not any(name in (d or {}) for d in declared.values()):
             problems.append(f"unknown parameter '{name}' in 'parameters': no notebook declares it")
@@ -355,10 +350,22 @@ def check_parameters(config: ReportConfig) -> list[_Job]:
         common = {k: v for k, v in config.parameters.items() if k in (declared[path] or {})}
         own = dict(config.notebook_parameters.get(path.stem, {}))
         problems += _notebook_problems(path.name, declared[path], own, {**common, **own})
-        jobs.append(_Job(path, path.stem, _absolute_data({**common, **own}, config.data_parameters)))
+        jobs.append(NotebookJob(path, path.stem, _absolute_data({**common, **own}, config.data_parameters)))
     if problems:
         raise ReportError("\n".join(problems))
     return jobs
+
+
+def _declarations(paths: list[Path]) -> dict[Path, dict[str, Parameter] | None]:
+    declared, problems = {}, []
+    for path in paths:
+        try:
+            declared[path] = declared_parameters(path)
+        except Exception as exc:  # unreadable JSON, a parameters cell that is not Python
+            problems.append(f"{path.name}: cannot read its parameters cell ({_one_line(str(exc))})")
+    if problems:
+        raise ReportError("\n".join(problems))
+    return declared
 
 
 def _notebook_problems(label: str, declared: dict[str, Parameter] | None, own: dict, values: dict) -> list[str]:
@@ -460,7 +467,7 @@ def run_report(config: ReportConfig | None = None, *, out: str | Path | None = N
             progress(f"running {job.path.name} ...")
         began = time.monotonic()
         failed = _execute(job, out / f"{job.name}.ipynb")
-        offline = _publish(job, out) if (out / f"{job.name}.ipynb").exists() else None
+        offline = _publish(job, out) if (out / f"{job.name}.ipynb").exists() else None  # also a partial one
         result.error = failed or offline
         result.seconds = round(time.monotonic() - began, 1)
         if progress:
@@ -470,7 +477,7 @@ def run_report(config: ReportConfig | None = None, *, out: str | Path | None = N
     return run
 
 
-def _execute(job: _Job, output: Path) -> str | None:
+def _execute(job: NotebookJob, output: Path) -> str | None:
     """Run one notebook with papermill; on failure return one line naming the cell."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -504,7 +511,7 @@ def _without_papermill_inspector_warnings() -> Iterator[None]:
         logger.removeFilter(keep)
 
 
-def _failure_line(job: _Job, output: Path, exc: Any) -> str:
+def _failure_line(job: NotebookJob, output: Path, exc: Any) -> str:
     # papermill counts the cell it injected after the parameters cell; report the index in
     # the notebook the analyst edits.
     nb = _read_notebook(output)
@@ -609,10 +616,13 @@ _FIX = "call tierlib.report.setup_notebook() in the notebook's first cell"
 _SHOWN = {"text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/latex"}
 
 
-def _publish(job: _Job, out: Path) -> str | None:
+def _publish(job: NotebookJob, out: Path) -> str | None:
     """Write the page; return one line if it would need the network or lost a chart."""
     nb = _read_notebook(out / f"{job.name}.ipynb")
-    page = notebook_to_html(nb, name=job.name, folder=job.path.parent)
+    try:
+        page = notebook_to_html(nb, name=job.name, folder=job.path.parent)
+    except Exception as exc:
+        return f"{job.name}.html could not be written: {type(exc).__name__}: {_one_line(str(exc))}"
     (out / f"{job.name}.html").write_text(page, encoding="utf-8")
     remote = find_remote_resources(page)
     if remote:
