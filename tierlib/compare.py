@@ -1,0 +1,516 @@
+"""Compare tier schemes on one sample: distributions, cross tables, equivalence, stability, cost.
+
+Every function takes a *ledger* (the long output of ``tierlib.rate(panel, [...])``, one row per
+customer, month and scheme) and, where money is involved, the panel it was rated from (revenue is
+the panel's ``billed``; points cost its ``paid``). Tables describe the customers in network at
+``as_of`` (default: the ledger's last month). Ineligible customers count in the base, in ``none``.
+
+:func:`compare` runs them all and returns a :class:`Comparison` of small polars DataFrames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import polars as pl
+
+from tierlib.benefits import Catalogue, catalogues_for
+from tierlib.params import Scheme, SchemeError, load_scheme
+
+__all__ = ["Comparison", "compare", "ledger_frame", "ladders", "snapshot", "customer_money", "tier_distribution",
+           "cross_table", "rank_correlation", "equivalence", "stability", "benefit_cost"]
+
+Frame = pl.DataFrame | pl.LazyFrame
+Ledgers = Frame | Sequence[Frame] | Mapping[str, Frame]
+SchemesArg = Mapping[str, Scheme] | Iterable[Scheme] | None
+
+
+def ledger_frame(ledgers: Ledgers) -> pl.DataFrame:
+    """One long ledger with ``scheme`` and tier columns as strings.
+
+    A mapping ``{name: ledger}`` renames each ledger's scheme to ``name`` (e.g. a baseline and a
+    reform of the same scheme); a list is concatenated as is.
+
+    >>> a = pl.DataFrame({"customer_id": [1], "scheme": ["x"], "tier": ["none"]})
+    >>> ledger_frame({"base": a, "reform": a})["scheme"].to_list()
+    ['base', 'reform']
+    """
+    if isinstance(ledgers, Mapping):
+        parts = [_collect(f).with_columns(scheme=pl.lit(k)) for k, f in ledgers.items()]
+    elif isinstance(ledgers, (pl.DataFrame, pl.LazyFrame)):
+        parts = [_collect(ledgers)]
+    else:
+        parts = [_collect(f) for f in ledgers]
+    # categoricals stay (casting millions of rows costs); tables cast after filtering
+    parts = [f.with_columns(pl.col("scheme").cast(pl.Categorical)) for f in parts]
+    return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+
+
+def _collect(f: Frame) -> pl.DataFrame:
+    return f.collect() if isinstance(f, pl.LazyFrame) else f
+
+
+def _strings(f: pl.DataFrame) -> pl.DataFrame:
+    cats = [c for c in ("scheme", "tier", "assessed", "status", "next_tier") if c in f.columns]
+    return f.with_columns(pl.col(cats).cast(pl.String))
+
+
+def _schemes_of(ledger: pl.DataFrame) -> list[str]:
+    return ledger["scheme"].unique(maintain_order=True).cast(pl.String).to_list()
+
+
+def _as_of(ledger: pl.DataFrame, as_of: dt.date | str | None) -> dt.date:
+    months = ledger["month"]
+    if as_of is None:
+        return months.max()
+    d = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+    if d.day != 1:
+        raise ValueError(f"as_of must be the 1st of a month, got {d}")
+    if not (months == d).any():
+        raise ValueError(f"as_of {d} is not a month of the ledger ({months.min()} .. {months.max()})")
+    return d
+
+
+def _scheme_map(keys: list[str], schemes: SchemesArg) -> dict[str, Scheme | None]:
+    given = dict(schemes) if isinstance(schemes, Mapping) else {s.key: s for s in (schemes or [])}
+    out: dict[str, Scheme | None] = {}
+    for k in keys:
+        if k in given:
+            out[k] = given[k]
+        else:
+            try:
+                out[k] = load_scheme(k)
+            except SchemeError:
+                out[k] = None  # a renamed ledger (e.g. "reform"): the ladder is read from the ledger
+    return out
+
+
+def ladders(ledger: pl.DataFrame, schemes: SchemesArg = None) -> pl.DataFrame:
+    """Every scheme's ladder: ``scheme, tier, rank, label, tier_label, top`` (``none`` included).
+
+    ``tier_label`` shows id and Chinese label (``star5 五星``). Schemes are found by the ledger's
+    scheme names, or given (a mapping name -> Scheme, or Scheme objects keyed by ``Scheme.key``).
+
+    >>> l = pl.DataFrame({"scheme": ["unicom_vip"], "tier": ["gold"], "rank": [2]})
+    >>> ladders(l).select("tier_label", "top").rows()
+    [('none 非会员', False), ('silver 银卡', False), ('gold 金卡', False), ('diamond 钻石卡', True)]
+    """
+    keys = _schemes_of(ledger)
+    rows = []
+    for key, s in _scheme_map(keys, schemes).items():
+        if s is not None:
+            ladder, labels = s.ladder, dict(s.labels)
+        else:
+            seen = ledger.filter(pl.col("scheme") == key).select("tier", "rank").unique().sort("rank")
+            ladder, labels = tuple(seen["tier"].cast(pl.String)), {}
+        for r, t in enumerate(ladder):
+            lab = labels.get(t, "")
+            rows.append((key, t, r, lab, f"{t} {lab}".strip(), r == len(ladder) - 1 and r > 0))
+    return pl.DataFrame(rows, schema={"scheme": pl.String, "tier": pl.String, "rank": pl.Int8,
+                                      "label": pl.String, "tier_label": pl.String, "top": pl.Boolean},
+                        orient="row")
+
+
+def snapshot(ledger: Ledgers, panel: Frame | None = None, *, as_of: dt.date | str | None = None,
+             revenue_months: int = 12) -> pl.DataFrame:
+    """The ledger rows at ``as_of`` with each customer's revenue and yearly paid from the panel.
+
+    ``revenue`` = ``billed`` summed over the ``revenue_months`` months to ``as_of`` (inclusive);
+    ``yearly_paid`` = mean monthly ``paid`` (``billed`` when absent) over the same months x 12.
+    Both are null without a panel.
+
+    >>> import datetime as dt
+    >>> m = [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
+    >>> p = pl.DataFrame({"customer_id": [1, 1], "month": m, "billed": [10.0, 30.0]})
+    >>> l = p.select("customer_id", "month", scheme=pl.lit("x"), tier=pl.lit("none"), rank=0)
+    >>> snapshot(l, p).select("month", "revenue", "yearly_paid").row(0)
+    (datetime.date(2024, 2, 1), 40.0, 240.0)
+    """
+    ledger = ledger_frame(ledger)
+    d = _as_of(ledger, as_of)
+    snap = _strings(ledger.filter(pl.col("month") == d))
+    if panel is None:
+        return snap.with_columns(revenue=pl.lit(None, pl.Float64), yearly_paid=pl.lit(None, pl.Float64))
+    money = customer_money(panel, d, revenue_months=revenue_months)
+    money = money.with_columns(pl.col("customer_id").cast(snap.schema["customer_id"]))
+    return snap.join(money, on="customer_id", how="left", maintain_order="left")
+
+
+def customer_money(panel: Frame, as_of: dt.date, *, revenue_months: int = 12) -> pl.DataFrame:
+    """Per customer: ``revenue`` (billed over the months to ``as_of``) and ``yearly_paid``.
+
+    ``yearly_paid`` is the mean monthly ``paid`` (``billed`` when absent) over those months x 12.
+
+    >>> import datetime as dt
+    >>> p = pl.DataFrame({"customer_id": [1, 1], "month": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)],
+    ...                   "billed": [10.0, 30.0]})
+    >>> customer_money(p, dt.date(2024, 2, 1), revenue_months=1).rows()
+    [(1, 30.0, 360.0)]
+    """
+    lf = panel.lazy()
+    paid = pl.col("paid") if "paid" in lf.collect_schema().names() else pl.col("billed")
+    start = pl.lit(as_of).dt.offset_by(f"-{revenue_months - 1}mo")
+    return (lf.filter((pl.col("month") <= as_of) & (pl.col("month") >= start))
+            .group_by("customer_id", maintain_order=True)
+            .agg(revenue=pl.col("billed").sum().cast(pl.Float64),
+                 yearly_paid=(paid.mean() * 12).cast(pl.Float64)).collect())
+
+
+def tier_distribution(ledger: Ledgers, panel: Frame | None = None, *, as_of: dt.date | str | None = None,
+                      schemes: SchemesArg = None, revenue_months: int = 12,
+                      _snap: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Customers and revenue by scheme and tier at ``as_of`` (every tier, zero-filled).
+
+    Columns: ``scheme, tier, rank, tier_label, top, customers, share, cum_share`` (share at or
+    above the tier), ``revenue, revenue_share``.
+
+    >>> import datetime as dt
+    >>> l = pl.DataFrame({"customer_id": [1, 2, 3, 4], "month": dt.date(2024, 1, 1),
+    ...                   "scheme": "unicom_vip", "tier": ["none", "silver", "silver", "diamond"],
+    ...                   "rank": [0, 1, 1, 3]})
+    >>> tier_distribution(l).select("tier", "customers", "share", "cum_share").rows()
+    [('none', 1, 0.25, 1.0), ('silver', 2, 0.5, 0.75), ('gold', 0, 0.0, 0.25), ('diamond', 1, 0.25, 0.25)]
+    """
+    ledger = ledger_frame(ledger)
+    snap = _snap if _snap is not None else snapshot(ledger, panel, as_of=as_of, revenue_months=revenue_months)
+    counts = snap.group_by("scheme", "tier").agg(customers=pl.len().cast(pl.Int64),
+                                                 revenue=pl.col("revenue").sum())
+    out = (ladders(ledger, schemes).with_row_index("_o").join(counts, on=["scheme", "tier"], how="left")
+           .sort("_o").with_columns(pl.col("customers").fill_null(0), pl.col("revenue").fill_null(0.0)))
+    if panel is None and _snap is None:
+        out = out.with_columns(revenue=pl.lit(None, pl.Float64))
+    total = pl.col("customers").sum().over("scheme")
+    return out.with_columns(
+        share=pl.col("customers") / total,
+        cum_share=pl.col("customers").cum_sum(reverse=True).over("scheme") / total,
+        revenue_share=pl.col("revenue") / pl.col("revenue").sum().over("scheme"),
+    ).select("scheme", "tier", "rank", "tier_label", "top", "customers", "share", "cum_share",
+             "revenue", "revenue_share")
+
+
+def _pair(ledger: pl.DataFrame, a: str, b: str, d: dt.date) -> pl.DataFrame:
+    cols = ["customer_id", "tier", "rank", "score"]
+    x = _strings(ledger.filter((pl.col("month") == d) & (pl.col("scheme") == a)).select([c for c in cols if c in ledger.columns]))
+    y = _strings(ledger.filter((pl.col("month") == d) & (pl.col("scheme") == b)).select([c for c in cols if c in ledger.columns]))
+    return x.join(y, on="customer_id", how="inner", suffix="_b").rename(
+        {c: f"{c}_a" for c in cols[1:] if c in x.columns})
+
+
+def cross_table(ledger: Ledgers, a: str, b: str, *, as_of: dt.date | str | None = None,
+                schemes: SchemesArg = None) -> pl.DataFrame:
+    """Customers by tier of scheme ``a`` x tier of scheme ``b`` at ``as_of`` (all cells).
+
+    Columns: ``scheme_a, scheme_b, tier_a, rank_a, tier_b, rank_b, customers, share`` (of the
+    base), ``row_share`` (of the customers in ``tier_a``).
+
+    >>> import datetime as dt
+    >>> l = pl.DataFrame({"customer_id": [1, 2, 1, 2], "month": dt.date(2024, 1, 1),
+    ...                   "scheme": ["a", "a", "b", "b"], "tier": ["none", "x", "y", "y"],
+    ...                   "rank": [0, 1, 1, 1]})
+    >>> cross_table(l, "a", "b").filter(pl.col("customers") > 0).select("tier_a", "tier_b", "customers").rows()
+    [('none', 'y', 1), ('x', 'y', 1)]
+    """
+    ledger = ledger_frame(ledger)
+    d = _as_of(ledger, as_of)
+    lad = ladders(ledger, schemes)
+    la = lad.filter(scheme=a).select(tier_a="tier", rank_a="rank")
+    lb = lad.filter(scheme=b).select(tier_b="tier", rank_b="rank")
+    counts = _pair(ledger, a, b, d).group_by("tier_a", "tier_b").agg(customers=pl.len().cast(pl.Int64))
+    out = la.join(lb, how="cross").join(counts, on=["tier_a", "tier_b"], how="left", maintain_order="left")
+    out = out.with_columns(pl.col("customers").fill_null(0))
+    return out.select(
+        scheme_a=pl.lit(a), scheme_b=pl.lit(b), *["tier_a", "rank_a", "tier_b", "rank_b", "customers"],
+        share=pl.col("customers") / pl.col("customers").sum(),
+        row_share=(pl.col("customers") / pl.col("customers").sum().over("tier_a")).fill_nan(None),
+    ).sort("rank_a", "rank_b")
+
+
+def rank_correlation(ledger: Ledgers, *, as_of: dt.date | str | None = None) -> pl.DataFrame:
+    """Spearman rank correlation of every pair of schemes at ``as_of``, on score and on tier rank.
+
+    >>> import datetime as dt
+    >>> l = pl.DataFrame({"customer_id": [1, 2, 3] * 2, "month": dt.date(2024, 1, 1),
+    ...                   "scheme": ["a"] * 3 + ["b"] * 3, "tier": "t", "rank": [0, 1, 1, 0, 0, 1],
+    ...                   "score": [1.0, 2.0, 3.0, 30.0, 20.0, 10.0]})
+    >>> rank_correlation(l).select("customers", "spearman_score").row(0)
+    (3, -1.0)
+    """
+    ledger = ledger_frame(ledger)
+    d = _as_of(ledger, as_of)
+    rows = []
+    for a, b in itertools.combinations(_schemes_of(ledger), 2):
+        p = _pair(ledger, a, b, d)
+        r = p.select(pl.corr("score_a", "score_b", method="spearman").alias("s"),
+                     pl.corr("rank_a", "rank_b", method="spearman").alias("r")).row(0)
+        rows.append((a, b, p.height, r[0], r[1]))
+    return pl.DataFrame(rows, schema={"scheme_a": pl.String, "scheme_b": pl.String, "customers": pl.Int64,
+                                      "spearman_score": pl.Float64, "spearman_rank": pl.Float64},
+                        orient="row")
+
+
+def equivalence(ledger: Ledgers, a: str, b: str, *, as_of: dt.date | str | None = None,
+                schemes: SchemesArg = None) -> pl.DataFrame:
+    """Which tier of ``b`` holds the same share of the base as each tier of ``a`` (from the top).
+
+    Quantile matching on cumulative shares: for each tier *t* of ``a``, ``share_a`` is the share
+    of customers at *t* or above; the equivalent ``tier_b`` is the highest tier of ``b`` whose
+    share at or above it is at least ``share_a`` (``none`` when even all of ``b``'s members are
+    fewer). ``score_b`` is the ``b`` score of the customer at that position: the threshold a
+    pure score rule on ``b``'s score would need to hold the same share.
+
+    >>> import datetime as dt
+    >>> l = pl.DataFrame({"customer_id": [1, 2, 3, 4] * 2, "month": dt.date(2024, 1, 1),
+    ...                   "scheme": ["a"] * 4 + ["b"] * 4, "tier": "t",
+    ...                   "rank": [0, 1, 1, 2, 0, 0, 1, 2], "score": [0.0] * 4 + [1.0, 2.0, 3.0, 4.0]})
+    >>> equivalence(l, "a", "b").select("rank_a", "share_a", "rank_b", "share_b", "score_b").rows()
+    [(1, 0.75, 0, 1.0, 2.0), (2, 0.25, 2, 0.25, 4.0)]
+    """
+    ledger = ledger_frame(ledger)
+    d = _as_of(ledger, as_of)
+    p = _pair(ledger, a, b, d)
+    n = p.height
+    lad = ladders(ledger, schemes)
+    la, lb = lad.filter(scheme=a), lad.filter(scheme=b)
+    ra, rb = p["rank_a"].to_numpy(), p["rank_b"].to_numpy()
+    scores = p["score_b"].sort(descending=True, nulls_last=True) if "score_b" in p.columns else None
+    at_b = {int(r): int((rb >= r).sum()) for r in lb["rank"]}
+    rows = []
+    for t, r in la.filter(pl.col("rank") > 0).select("tier", "rank").iter_rows():
+        k = int((ra >= r).sum())
+        u = max((x for x, c in at_b.items() if c >= k), default=None) if k > 0 else None
+        tier_b = lb.filter(pl.col("rank") == u)["tier"].item() if u is not None else None
+        score = scores[k - 1] if scores is not None and k > 0 else None
+        rows.append((a, b, t, r, k / n if n else None, tier_b, u,
+                     at_b[u] / n if u is not None and n else None, score))
+    return pl.DataFrame(rows, schema={"scheme_a": pl.String, "scheme_b": pl.String, "tier_a": pl.String,
+                                      "rank_a": pl.Int8, "share_a": pl.Float64, "tier_b": pl.String,
+                                      "rank_b": pl.Int8, "share_b": pl.Float64, "score_b": pl.Float64},
+                        orient="row")
+
+
+def stability(ledger: Ledgers, *, as_of: dt.date | str | None = None, schemes: SchemesArg = None) -> pl.DataFrame:
+    """Monthly tier moves per scheme up to ``as_of``, and tiers held up by a holding rule.
+
+    For each month *m* after a customer's first ledger month: ``upgrade_rate`` and
+    ``downgrade_rate`` are the shares of customers whose rank rose / fell from *m-1* to *m*.
+    ``held_share`` is the share of customers in network at *m* whose tier is above the tier
+    their score earns (``assessed < tier``): held by validity, the re-rating cycle, the ladder
+    (no drop) or a plan level. ``held_of_members`` is the same among members (rank > 0).
+
+    >>> import datetime as dt
+    >>> m = [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
+    >>> l = pl.DataFrame({"customer_id": [1, 1], "month": m, "scheme": "unicom_vip",
+    ...                   "tier": ["silver", "silver"], "rank": [1, 1], "assessed": ["silver", "none"]})
+    >>> stability(l).select("month", "customers", "upgrade_rate", "held_share").rows()
+    [(datetime.date(2024, 2, 1), 1, 0.0, 1.0)]
+    """
+    ledger = ledger_frame(ledger)
+    d = _as_of(ledger, as_of)
+    lad = ladders(ledger, schemes).select("scheme", assessed="tier", a_rank="rank")
+    # rank of the assessed tier: map the few (scheme, assessed) category pairs, not every row
+    ledger = ledger.with_columns(pl.col("assessed").cast(pl.Categorical))
+    pair = (pl.col("scheme").to_physical().cast(pl.UInt64) * (1 << 32)
+            + pl.col("assessed").to_physical().cast(pl.UInt64))
+    combos = _strings(ledger.group_by(pair.alias("k")).agg(pl.col("scheme", "assessed").first()))
+    ranks = dict(combos.join(lad, on=["scheme", "assessed"], how="left").select("k", "a_rank").iter_rows())
+    assessed_rank = pair.replace_strict(ranks, default=None, return_dtype=pl.Int8)
+    # rate() returns each scheme's rows sorted by customer and month: compare with the row above
+    # (a window over scheme and customer costs 25x more); sort only when the input is not sorted
+    same = (pl.col("scheme") == pl.col("scheme").shift(1)) & (pl.col("customer_id") == pl.col("customer_id").shift(1))
+    if ledger.select((same & (pl.col("month") <= pl.col("month").shift(1))).any()).item():
+        ledger = ledger.sort("scheme", "customer_id", "month")
+    prev = pl.when(same).then(pl.col("rank").shift(1))
+    held = assessed_rank < pl.col("rank")
+    out = (ledger.lazy().with_columns(prev=prev, held=held)
+           .filter(pl.col("prev").is_not_null() & (pl.col("month") <= d))
+           .group_by("scheme", "month")
+           .agg(customers=pl.len().cast(pl.Int64),
+                upgrades=(pl.col("rank") > pl.col("prev")).sum().cast(pl.Int64),
+                downgrades=(pl.col("rank") < pl.col("prev")).sum().cast(pl.Int64),
+                members=(pl.col("rank") > 0).sum().cast(pl.Int64),
+                held=pl.col("held").sum().cast(pl.Int64))
+           .with_columns(upgrade_rate=pl.col("upgrades") / pl.col("customers"),
+                         downgrade_rate=pl.col("downgrades") / pl.col("customers"),
+                         held_share=pl.col("held") / pl.col("customers"),
+                         held_of_members=(pl.col("held") / pl.col("members")).fill_nan(None))
+           .collect())
+    return _strings(out).sort("scheme", "month")
+
+
+def benefit_cost(ledger: Ledgers, panel: Frame | None = None, *, as_of: dt.date | str | None = None,
+                 schemes: SchemesArg = None, catalogues: Mapping[str, Catalogue] | None = None,
+                 _snap: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Yearly benefit cost by scheme, tier and entitlement for the members at ``as_of``.
+
+    Members of a frozen card hold no benefits (seed 003) and cost nothing. Points cost needs the
+    panel (``paid``); without it that part is 0. Unit costs are assumptions: see each
+    catalogue's card (:mod:`tierlib.benefits`).
+
+    >>> import datetime as dt
+    >>> l = pl.DataFrame({"customer_id": [1, 2], "month": dt.date(2024, 1, 1), "scheme": "unicom_vip",
+    ...                   "tier": ["gold", "silver"], "rank": [2, 1], "status": "active"})
+    >>> benefit_cost(l).group_by("tier").agg(pl.col("yearly_cost").sum()).sort("tier").rows()
+    [('gold', 98.0), ('silver', 8.0)]
+    """
+    ledger = ledger_frame(ledger)
+    snap = _snap if _snap is not None else snapshot(ledger, panel, as_of=as_of)
+    active = pl.col("status") == "active" if "status" in snap.columns else pl.col("rank") > 0
+    members = (snap.filter(active & (pl.col("rank") > 0)).group_by("scheme", "tier")
+               .agg(members=pl.len().cast(pl.Int64), paid=pl.col("yearly_paid").fill_null(0.0).sum()))
+    smap = {k: v for k, v in _scheme_map(_schemes_of(ledger), schemes).items()
+            if v is not None}
+    parts = []
+    for key, cat in catalogues_for(smap, catalogues).items():
+        m = members.filter(scheme=key)
+        if m.height and cat.entitlements:
+            parts.append(cat.costs(m, smap[key]).with_columns(scheme=pl.lit(key)))
+    schema = {"scheme": pl.String, "tier": pl.String, "rank": pl.Int8, "entitlement": pl.String,
+              "label": pl.String, "kind": pl.String, "members": pl.Int64, "yearly_cost": pl.Float64,
+              "assumed": pl.Boolean}
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(parts, how="vertical_relaxed").select(list(schema)).cast(schema)
+
+
+TABLES = ("summary", "distribution", "cross", "correlation", "equivalence", "stability", "cost")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The result of :func:`compare`: small DataFrames, one per view, and notes to read first.
+
+    Index it like a dict (``result["cross"]``) or by attribute. ``notes`` say where numbers
+    rest on assumptions (benefit unit costs) or on incomplete data.
+    """
+
+    as_of: dt.date
+    schemes: tuple[str, ...]
+    summary: pl.DataFrame
+    distribution: pl.DataFrame
+    cross: pl.DataFrame
+    correlation: pl.DataFrame
+    equivalence: pl.DataFrame
+    stability: pl.DataFrame
+    cost: pl.DataFrame
+    notes: tuple[str, ...] = field(default=())
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        if name not in TABLES:
+            raise KeyError(f"no table '{name}' (tables: {', '.join(TABLES)})")
+        return getattr(self, name)
+
+    def keys(self) -> tuple[str, ...]:
+        return TABLES
+
+    def __repr__(self) -> str:
+        cols = ["scheme", "customers", "member_share", "top_tier", "top_share", "member_revenue_share",
+                "yearly_cost"]
+        with pl.Config(tbl_rows=20, tbl_cols=len(cols), tbl_hide_dataframe_shape=True,
+                       tbl_hide_column_data_types=True, float_precision=3, tbl_width_chars=120):
+            table = str(self.summary.select(cols))
+        sizes = ", ".join(f"{t} ({self[t].height} rows)" for t in TABLES[1:])
+        out = [f"Comparison of {len(self.schemes)} scheme(s) at {self.as_of}", table, f"tables: {sizes}"]
+        out += ["notes:"] + [f"- {n}" for n in self.notes] if self.notes else []
+        return "\n".join(out)
+
+
+def compare(ledgers: Ledgers, panel: Frame | None = None, *, as_of: dt.date | str | None = None,
+            schemes: SchemesArg = None, catalogues: Mapping[str, Catalogue] | None = None,
+            pairs: Sequence[tuple[str, str]] | None = None, revenue_months: int = 12) -> Comparison:
+    """Compare the schemes of a ledger on one sample at ``as_of``.
+
+    Parameters
+    ----------
+    ledgers : the output of ``tierlib.rate(panel, [...])`` (or a list / a ``{name: ledger}``
+        mapping of ledgers of the same customers).
+    panel : the panel that was rated; gives revenue (``billed``) and points cost (``paid``).
+    as_of : the month described (default: the ledger's last month).
+    schemes : Scheme objects for ledgers whose scheme name is not a registered id (reforms).
+    catalogues : benefits catalogues by scheme name or id (default: ``tierlib/benefits/<id>.yaml``).
+    pairs : the scheme pairs for cross tables (default: every pair); equivalence runs both ways.
+    revenue_months : months of revenue to ``as_of`` (inclusive) counted as a customer's revenue.
+
+    Returns
+    -------
+    Comparison
+        ``summary`` (one row per scheme), ``distribution``, ``cross``, ``correlation``,
+        ``equivalence``, ``stability``, ``cost`` and ``notes``.
+
+    Examples
+    --------
+    >>> import datetime as dt, tierlib
+    >>> p = pl.DataFrame({"customer_id": [1, 1, 2, 2], "month": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)] * 2,
+    ...                   "join_month": dt.date(2023, 1, 1), "billed": [400.0, 400.0, 50.0, 50.0]})
+    >>> c = compare(tierlib.rate(p, ["unicom_vip", "mobile_credit"]), p)
+    >>> c.summary.select("scheme", "member_share", "top_tier").rows()
+    [('unicom_vip', 0.5, 'diamond'), ('mobile_credit', 0.5, 'star5')]
+    """
+    ledger = ledger_frame(ledgers)
+    d = _as_of(ledger, as_of)
+    names = _schemes_of(ledger)
+    schemes = _scheme_map(names, schemes)  # load each scheme file once
+    snap = snapshot(ledger, panel, as_of=d, revenue_months=revenue_months)
+    dist = tier_distribution(ledger, panel, as_of=d, schemes=schemes, _snap=snap)
+    if panel is None:
+        dist = dist.with_columns(revenue=pl.lit(None, pl.Float64), revenue_share=pl.lit(None, pl.Float64))
+    cost = benefit_cost(ledger, panel, as_of=d, schemes=schemes, catalogues=catalogues, _snap=snap)
+    at = _strings(ledger.filter(pl.col("month") == d))
+    pairs = list(pairs) if pairs is not None else list(itertools.combinations(names, 2))
+    cross = [cross_table(at, a, b, schemes=schemes) for a, b in pairs]
+    equiv = [equivalence(at, x, y, schemes=schemes) for a, b in pairs for x, y in ((a, b), (b, a))]
+    return Comparison(
+        as_of=d, schemes=tuple(names), summary=_summary(dist, cost, snap, names),
+        distribution=dist, cross=_concat(cross), correlation=rank_correlation(at),
+        equivalence=_concat(equiv), stability=stability(ledger, as_of=d, schemes=schemes), cost=cost,
+        notes=tuple(_notes(ledger, snap, panel, schemes, catalogues, revenue_months)),
+    )
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+
+
+def _summary(dist: pl.DataFrame, cost: pl.DataFrame, snap: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    members = pl.col("rank") > 0
+    s = dist.group_by("scheme", maintain_order=True).agg(
+        customers=pl.col("customers").sum(),
+        member_share=pl.col("share").filter(members).sum(),
+        top_tier=pl.col("tier").filter(pl.col("top")).first(),
+        top_share=pl.col("share").filter(pl.col("top")).sum(),
+        member_revenue_share=pl.col("revenue_share").filter(members).sum()
+        if dist["revenue_share"].null_count() < dist.height else pl.lit(None, pl.Float64),
+    )
+    c = cost.group_by("scheme").agg(yearly_cost=pl.col("yearly_cost").sum())
+    inc = (snap.group_by("scheme").agg(incomplete_share=(~pl.col("window_complete")).mean())
+           if "window_complete" in snap.columns else pl.DataFrame({"scheme": names}))
+    s = s.join(c, on="scheme", how="left", maintain_order="left").join(inc, on="scheme", how="left", maintain_order="left")
+    return s.with_columns(pl.col("yearly_cost").fill_null(0.0),
+                          cost_per_customer=pl.col("yearly_cost").fill_null(0.0) / pl.col("customers"))
+
+
+def _notes(ledger: pl.DataFrame, snap: pl.DataFrame, panel: Frame | None, schemes: SchemesArg,
+           catalogues: Mapping[str, Catalogue] | None, revenue_months: int) -> list[str]:
+    notes = ["Benefit costs rest on assumed unit costs and use rates (source: assumed in "
+             "tierlib/benefits/<scheme>.yaml); the entitlements and quantities keep their seed provenance."]
+    smap = _scheme_map(_schemes_of(ledger), schemes)
+    for key, s in smap.items():
+        if s is None:
+            notes.append(f"{key}: not a registered scheme and no Scheme given: ladder read from the "
+                         f"ledger, no benefit cost")
+    for key, cat in catalogues_for({k: v for k, v in smap.items() if v is not None}, catalogues).items():
+        if not cat.entitlements:
+            notes.append(f"{key}: benefit cost is 0: {cat.description}")
+    if panel is None:
+        notes.append("No panel given: revenue and points cost are missing.")
+    else:
+        notes.append(f"Revenue = billed over the {revenue_months} months to as_of, by the tier in "
+                     f"effect at as_of.")
+    if "window_complete" in snap.columns:
+        inc = snap.group_by("scheme", maintain_order=True).agg((~pl.col("window_complete")).mean().alias("x"))
+        for key, x in inc.filter(pl.col("x") > 0).iter_rows():
+            notes.append(f"{key}: {x:.1%} of customers at as_of were rated on a window that reaches "
+                         f"before the panel's first month (left-truncated): their score is understated.")
+    return notes
