@@ -218,3 +218,11 @@ def test_cli_hook(tmp_path, capsys):
     expected, _ = synth.make_panel(50, 6, seed=3, drop_effect=3.0)
     assert panel.equals(expected) and (truth["drop_effect"] == 3.0).all()
     assert "SYNTHETIC" in capsys.readouterr().out
+
+
+def test_dict_knobs_merge_into_defaults():
+    k = synth.Knobs.make(brand_median={"gotone": 500.0}, decline_rate=[0.01, 0.02])
+    assert k.brand_median["gotone"] == 500.0 and k.brand_median["wo"] == synth.Knobs().brand_median["wo"]
+    assert k.decline_rate == (0.01, 0.02)
+    with pytest.raises(ValueError, match="drop_window"):
+        synth.Knobs.make(drop_window=0)
