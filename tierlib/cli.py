@@ -144,13 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _optional_commands(sub: argparse._SubParsersAction) -> None:
     """Commands whose modules carry heavier imports register themselves here."""
-    import importlib
+    from tierlib import report, synth
 
-    for name, hook in (("synth", "add_synth_parser"), ("report", "add_report_parser")):
-        try:  # TODO(lead): plain imports once tierlib.report has landed
-            getattr(importlib.import_module(f"tierlib.{name}"), hook)(sub)
-        except (ImportError, AttributeError):
-            pass
+    synth.add_synth_parser(sub)
+    report.add_report_parser(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
