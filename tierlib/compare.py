@@ -20,7 +20,7 @@ import polars as pl
 from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.params import Scheme, SchemeError, load_scheme
 
-__all__ = ["Comparison", "compare", "ledger_frame", "ladders", "snapshot", "customer_money", "tier_distribution",
+__all__ = ["Comparison", "compare", "assumptions", "ledger_frame", "ladders", "snapshot", "customer_money", "tier_distribution",
            "cross_table", "rank_correlation", "equivalence", "stability", "benefit_cost"]
 
 Frame = pl.DataFrame | pl.LazyFrame
@@ -319,9 +319,13 @@ def stability(ledger: Ledgers, *, as_of: dt.date | str | None = None, schemes: S
     assessed_rank = pair.replace_strict(ranks, default=None, return_dtype=pl.Int8)
     # rate() returns each scheme's rows sorted by customer and month: compare with the row above
     # (a window over scheme and customer costs 25x more); sort only when the input is not sorted
-    same = (pl.col("scheme") == pl.col("scheme").shift(1)) & (pl.col("customer_id") == pl.col("customer_id").shift(1))
-    if ledger.select((same & (pl.col("month") <= pl.col("month").shift(1))).any()).item():
+    s_same = pl.col("scheme") == pl.col("scheme").shift(1)
+    cid, prev_cid = pl.col("customer_id"), pl.col("customer_id").shift(1)
+    unsorted = s_same & ((cid < prev_cid) | ((cid == prev_cid) & (pl.col("month") <= pl.col("month").shift(1))))
+    check = ledger.select(bad=unsorted.any(), runs=(~s_same).fill_null(True).sum(), n=pl.col("scheme").n_unique())
+    if check["bad"].item() or check["runs"].item() != check["n"].item():
         ledger = ledger.sort("scheme", "customer_id", "month")
+    same = s_same & (cid == prev_cid)
     prev = pl.when(same).then(pl.col("rank").shift(1))
     held = assessed_rank < pl.col("rank")
     out = (ledger.lazy().with_columns(prev=prev, held=held)
@@ -458,7 +462,10 @@ def compare(ledgers: Ledgers, panel: Frame | None = None, *, as_of: dt.date | st
         dist = dist.with_columns(revenue=pl.lit(None, pl.Float64), revenue_share=pl.lit(None, pl.Float64))
     cost = benefit_cost(ledger, panel, as_of=d, schemes=schemes, catalogues=catalogues, _snap=snap)
     at = _strings(ledger.filter(pl.col("month") == d))
-    pairs = list(pairs) if pairs is not None else list(itertools.combinations(names, 2))
+    pairs = [tuple(x) for x in pairs] if pairs is not None else list(itertools.combinations(names, 2))
+    unknown = sorted({x for pair in pairs for x in pair} - set(names))
+    if unknown:
+        raise ValueError(f"pairs name scheme(s) not in the ledger: {', '.join(unknown)} (ledger: {', '.join(names)})")
     cross = [cross_table(at, a, b, schemes=schemes) for a, b in pairs]
     equiv = [equivalence(at, x, y, schemes=schemes) for a, b in pairs for x, y in ((a, b), (b, a))]
     return Comparison(
@@ -514,3 +521,24 @@ def _notes(ledger: pl.DataFrame, snap: pl.DataFrame, panel: Frame | None, scheme
             notes.append(f"{key}: {x:.1%} of customers at as_of were rated on a window that reaches "
                          f"before the panel's first month (left-truncated): their score is understated.")
     return notes
+
+
+def assumptions(schemes: Iterable[str | Scheme], catalogues: Mapping[str, Catalogue] | None = None) -> pl.DataFrame:
+    """Every assumed number behind a comparison: the schemes' rules and their benefit catalogues.
+
+    One row per parameter whose current value is ``source: assumed``: ``scheme``, ``file``
+    (``rules`` or ``benefits``), ``path``, ``value``, ``reference``.
+
+    >>> a = assumptions(["unicom_vip"])
+    >>> a.filter(file="rules")["path"].to_list()
+    ['thresholds.fixed.silver']
+    """
+    smap = {s.key if isinstance(s, Scheme) else s: load_scheme(s) for s in schemes}
+    rows = []
+    for key, s in smap.items():
+        rows += [(key, "rules", p.path, str(p.at()), p.value_at().reference) for p in s.params.values()
+                 if p.value_at().assumed]
+    for key, cat in catalogues_for(smap, catalogues).items():
+        rows += [(key, "benefits", p.path, str(p.at()), p.value_at().reference) for p in cat.params.values()
+                 if p.value_at().assumed]
+    return pl.DataFrame(rows, schema=["scheme", "file", "path", "value", "reference"], orient="row")
