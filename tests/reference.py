@@ -210,8 +210,12 @@ def rate_telecom_club(hist: list[dict], variant: str) -> list[dict]:
             if not x["in_arrears"]:
                 break
             streak += 1
+        # CONTRACT.md gives telecom_club no window length. Read here (as the engine does): the
+        # personal score E is a 12-month window; the enterprise score (org_revenue, rank) has no
+        # window, so its window is always complete. Reported as a contract gap.
+        complete = True if r["segment"] == "enterprise" else window_complete(hist, i, 12)
         rows.append(dict(eligible=True, score=float(score), a=a, thr=thr, streak=streak,
-                         window_complete=window_complete(hist, i, 12)))
+                         window_complete=complete))
     # until_rerating, rerating_month = 1: a tier got in year Y holds through December of Y
     tiers, untils = hold([t_of(r["month"]) for r in hist], [True] * len(hist),
                          [x["a"] for x in rows], lambda t: (t // 12) * 12 + 11,
