@@ -14,12 +14,13 @@ import polars as pl
 
 from tierlib.params import Scheme
 
-__all__ = ["CID", "LEDGER", "base", "wsum", "wmean", "wcount", "window_complete", "by_key",
+__all__ = ["CID", "LEDGER", "base", "prev", "first_of", "wsum", "wsum_range", "wmean", "wcount", "window_complete", "by_key",
            "tier_from", "finish", "t_to_date", "date_to_t"]
 
 CID = "customer_id"
 LEDGER = ["customer_id", "month", "scheme", "eligible", "score", "assessed", "tier", "rank",
           "valid_until", "status", "next_tier", "to_next", "to_keep", "window_complete", "flag"]
+STATUSES = ("none", "frozen", "active")
 FOREVER = np.iinfo(np.int32).max
 NO_UNTIL = -1
 
@@ -34,22 +35,108 @@ def t_to_date(t: pl.Expr) -> pl.Expr:
 
 
 def base(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Add month index ``_t``, join index ``_tj``, first panel month ``_t0``, ``tenure``, ``_i``."""
+    """Add month index ``_t``, join index ``_tj``, first panel month ``_t0``, ``tenure``, ``_i``.
+
+    ``lf`` must be sorted by customer and month with contiguous months, as :func:`validate`
+    returns it. A customer's first row is then where ``customer_id`` changes, and its row
+    number within the customer is ``_i = _t - _t0``: no grouping (``.over``) on customer ids.
+    """
+    cid = pl.col(CID)
+    first = (cid != cid.shift(1)).fill_null(True)
     return lf.with_columns(_t=date_to_t(pl.col("month")), _tj=date_to_t(pl.col("join_month"))).with_columns(
-        _t0=pl.col("_t").min().over(CID),
+        _t0=pl.when(first).then(pl.col("_t")).forward_fill(),
         tenure=pl.col("_t") - pl.col("_tj"),
-        _i=pl.int_range(pl.len(), dtype=pl.Int32).over(CID),
-    )
+    ).with_columns(_i=pl.col("_t") - pl.col("_t0"))
+
+
+def prev(e: pl.Expr) -> pl.Expr:
+    """``e`` at the customer's previous row, null at its first row (``e.shift(1).over(customer)``)."""
+    return pl.when(pl.col("_i") > 0).then(e.shift(1))
+
+
+def first_of(e: pl.Expr) -> pl.Expr:
+    """``e`` at the customer's first row, on every row of the customer (``e.first().over(customer)``)."""
+    idx = pl.get_index_type()
+    return e.gather(pl.int_range(pl.len(), dtype=idx) - pl.col("_i").cast(idx))
 
 
 # --- windows over the completed months before m (rows are contiguous months) ---------------
+
+@numba.njit(cache=True)
+def _wsum_kernel(x, i, lo, hi, out):  # pragma: no cover
+    # rows r-lo .. r-hi of the customer (cut at its first row r - i[r]), summed oldest first:
+    # the obvious loop's order, so a row's sum never depends on other customers' rows
+    for r in range(x.shape[0]):
+        acc = 0.0
+        for j in range(r - min(lo[r], i[r]), r - hi[r] + 1):
+            acc += x[j]
+        out[r] = acc
+    return out
+
+
+@numba.njit(cache=True)
+def _wsum_fixed_kernel(x, i, lo, hi, out):  # pragma: no cover
+    # the same with the same offsets on every row
+    for r in range(x.shape[0]):
+        acc = 0.0
+        for j in range(r - min(lo, i[r]), r - hi + 1):
+            acc += x[j]
+        out[r] = acc
+    return out
+
+
+@numba.njit(cache=True)
+def _before_kernel(x, i, out):  # pragma: no cover
+    # sum over all the customer's rows before r, accumulated oldest first
+    acc = 0.0
+    for r in range(x.shape[0]):
+        if i[r] == 0:
+            acc = 0.0
+        out[r] = acc
+        acc += x[r]
+    return out
+
+
+def _window_batch(s: pl.Series, lo: int | None = None, hi: int | None = None) -> pl.Series:
+    f = s.struct
+    x = f.field("x")
+    if x.null_count():
+        x = x.fill_null(0)
+    xs = x.cast(pl.Float64).to_numpy()
+    i = f.field("_i").to_numpy()
+    out = np.empty(len(xs), np.float64)
+    if lo is None and "lo" not in f.fields:
+        _before_kernel(xs, i, out)
+    elif lo is None:
+        _wsum_kernel(xs, i, f.field("lo").to_numpy(), f.field("hi").to_numpy(), out)
+    else:
+        _wsum_fixed_kernel(xs, i, lo, hi, out)
+    return pl.Series(out)
+
+
+def wsum_range(col: str | pl.Expr, lo: int | pl.Expr, hi: int | pl.Expr) -> pl.Expr:
+    """Sum of ``col`` over the customer's rows ``lo`` .. ``hi`` months before m (lo >= hi >= 1).
+
+    Rows are contiguous months, so "k months before" is "k rows before"; the window is cut at
+    the customer's first row. Nulls count as 0; an empty window sums to 0. Float64.
+    """
+    c = pl.col(col) if isinstance(col, str) else col
+    fields = [c.alias("x"), pl.col("_i").cast(pl.Int32)]
+    if isinstance(lo, int) and isinstance(hi, int):
+        return pl.struct(fields).map_batches(lambda b: _window_batch(b, lo, hi), return_dtype=pl.Float64)
+    fields += [pl.lit(lo) if isinstance(lo, int) else lo, pl.lit(hi) if isinstance(hi, int) else hi]
+    fields[2:] = [fields[2].cast(pl.Int32).alias("lo"), fields[3].cast(pl.Int32).alias("hi")]
+    return pl.struct(fields).map_batches(_window_batch, return_dtype=pl.Float64)
+
 
 def wsum(col: str | pl.Expr, n: int | None) -> pl.Expr:
     """Sum of ``col`` over the last ``n`` completed months (all months before m when n is None)."""
     c = pl.col(col) if isinstance(col, str) else col
     if n is None:
-        return (c.cum_sum() - c).over(CID)
-    return c.rolling_sum(n, min_samples=1).shift(1).over(CID).fill_null(0)
+        before = pl.struct(c.alias("x"), pl.col("_i").cast(pl.Int32)).map_batches(
+            _window_batch, return_dtype=pl.Float64)
+        return pl.when(c.is_not_null()).then(before)  # null where col is null, as cum_sum() - col
+    return wsum_range(c, n, 1)
 
 
 def wcount(n: int) -> pl.Expr:
@@ -198,8 +285,7 @@ def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.L
         assessed=_label(pl.col("_assessed"), s),
         tier=_label(pl.col("rank"), s),
         valid_until=until,
-        status=pl.when(pl.col("rank") == 0).then(pl.lit("none"))
-        .when(frozen).then(pl.lit("frozen")).otherwise(pl.lit("active")).cast(pl.Categorical),
+        status=_categorical(STATUSES, pl.when(pl.col("rank") == 0).then(0).when(frozen).then(1).otherwise(2)),
         next_tier=pl.when(has_next).then(_label(pl.col("rank") + 1, s)),
         to_next=pl.when(has_next).then((_pick(pl.col("rank") + 1, K) - pl.col("score")).clip(lower_bound=0.0)),
         to_keep=pl.when(pl.col("rank") > 0).then(pl.col("score") - _pick(pl.col("rank"), K)),
@@ -212,9 +298,17 @@ def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.L
     return ledger.select(LEDGER)
 
 
+def _categorical(labels: tuple[str, ...], code: pl.Expr) -> pl.Expr:
+    """``labels[code]`` as a Categorical, null where code is null or out of range.
+
+    A gather from the short list of labels: no per-row string is built (a when-chain of
+    string literals cast to Categorical costs a pass per label and a string per row).
+    """
+    table = pl.lit(pl.Series(labels, dtype=pl.Categorical))
+    top = len(labels) - 1
+    return pl.when(code.is_between(0, top)).then(table.gather(code.clip(0, top)))
+
+
 def _label(rank: pl.Expr, s: Scheme) -> pl.Expr:
     """Rank -> tier id as a Categorical (ledgers of several schemes concatenate)."""
-    out = pl.lit(None, dtype=pl.String)
-    for k, name in enumerate(s.ladder):
-        out = pl.when(rank == k).then(pl.lit(name)).otherwise(out)
-    return out.cast(pl.Categorical)
+    return _categorical(tuple(s.ladder), rank)

@@ -144,15 +144,12 @@ def _rules(schema: pl.Schema) -> list[tuple[str, str, pl.Expr]]:
     return rules
 
 
-def _check_rows(lf: pl.LazyFrame, schema: pl.Schema) -> bool:
-    """Raise on the first broken row rule; return whether the panel is already sorted."""
+def _check_rows(lf: pl.LazyFrame, schema: pl.Schema) -> None:
+    """Raise a :class:`PanelError` on the first broken row rule (in :func:`_rules` order)."""
     rules = _rules(schema)
     flags = lf.select(
         pl.col("customer_id"),
         *[e.fill_null(False).alias(f"_r{i}") for i, (_, _, e) in enumerate(rules)],
-        _unsorted=~((pl.col("customer_id") > pl.col("customer_id").shift(1))
-                    | ((pl.col("customer_id") == pl.col("customer_id").shift(1))
-                       & (pl.col("month") > pl.col("month").shift(1)))).fill_null(True),
     )
     counts = flags.select(pl.all().exclude("customer_id").sum()).collect().row(0, named=True)
     for i, (column, rule, _) in enumerate(rules):
@@ -161,7 +158,58 @@ def _check_rows(lf: pl.LazyFrame, schema: pl.Schema) -> bool:
             bad = (flags.filter(pl.col(f"_r{i}")).select(pl.col("customer_id").unique(maintain_order=True))
                    .head(5).collect().to_series().to_list())
             raise PanelError(column, rule, bad, n)
-    return counts["_unsorted"] <= 1  # the first row compares with nothing
+
+
+def _unsorted() -> pl.Expr:
+    """True on a row that does not follow its predecessor in (customer_id, month) order."""
+    cid, month = pl.col("customer_id"), pl.col("month")
+    ahead = (cid > cid.shift(1)) | ((cid == cid.shift(1)) & (month > month.shift(1)))
+    return (~ahead).fill_null(False)  # the first row follows nothing
+
+
+def _screens(schema: pl.Schema) -> list[pl.Expr]:
+    """Cheap aggregate tests, true when some row rule *may* be broken (never a false negative).
+
+    The rules of :func:`_rules` row by row cost a pass each and three groupings by customer;
+    on a panel sorted by (customer_id, month) the per-customer rules are comparisons with the
+    previous row, and most column rules are a min or a null count. A positive screen sends
+    the panel through :func:`_check_rows`, which names the rule and the customers.
+    """
+    out: list[pl.Expr] = []
+    for name, col in COLUMNS.items():
+        if name not in schema:
+            continue
+        c, dtype = pl.col(name), schema[name]
+        if not col.nullable:
+            out.append(c.null_count() > 0)
+        if col.kind == "money" and isinstance(dtype, _FLOAT):
+            out += [c.min() < 0, (~c.is_finite()).any()]
+        elif col.kind in ("money", "count") and isinstance(dtype, _INT):
+            out.append(c.min() < 0)
+        elif col.kind == "date":
+            out.append((c.dt.day() != 1).any())
+        if col.values is not None and dtype != pl.Null:
+            if isinstance(dtype, pl.Enum) and set(dtype.categories) <= set(col.values):
+                continue  # an Enum cannot hold any other value
+            text = c if dtype == pl.String else c.cast(pl.String)
+            out.append((c.is_not_null() & ~text.is_in(list(col.values))).any())
+    cid, month, join = pl.col("customer_id"), pl.col("month"), pl.col("join_month")
+    t = month.dt.year().cast(pl.Int32) * 12 + month.dt.month().cast(pl.Int32)
+    same = cid == cid.shift(1)
+    out += [
+        (month < join).any(),
+        (same & join.ne_missing(join.shift(1))).any(),  # join_month differs within a customer
+        (same & ((t - t.shift(1)) != 1)).any(),  # duplicate month (0) or gap (> 1)
+    ]
+    return out
+
+
+def _screen(lf: pl.LazyFrame, schema: pl.Schema) -> tuple[bool, bool]:
+    """(sorted, suspect): whether lf is sorted, and whether a screen fired (if sorted)."""
+    exprs = _screens(schema)
+    row = lf.select(_unsorted().any().alias("_unsorted"),
+                    pl.any_horizontal([e.fill_null(True) for e in exprs]).alias("_suspect")).collect().row(0)
+    return not row[0], bool(row[1])
 
 
 def _defaults(schema: pl.Schema) -> list[pl.Expr]:
@@ -186,6 +234,8 @@ def _casts(schema: pl.Schema) -> list[pl.Expr]:
         if name == "customer_id" or name not in schema:
             continue
         c = pl.col(name)
+        if isinstance(schema[name], pl.Enum) and col.values is not None and schema[name].categories.to_list() == list(col.values):
+            continue  # already the engine's Enum
         if col.kind == "money":
             exprs.append(c.cast(pl.Float64))
         elif col.kind == "count":
@@ -224,9 +274,14 @@ def validate(panel: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     lf = panel.lazy()
     schema = lf.collect_schema()
     _check_types(schema)
-    is_sorted = _check_rows(lf, schema)
+    is_sorted, suspect = _screen(lf, schema)
+    if not is_sorted and not lazy:  # sort once here: the screens need customers' rows in order
+        lf = lf.sort("customer_id", "month").collect().lazy()
+        suspect = _screen(lf, schema)[1]
+    if suspect or not is_sorted and lazy:
+        _check_rows(panel.lazy(), schema)
     out = lf.with_columns(_defaults(schema))
     out = out.with_columns(_casts(out.collect_schema()))
-    if not is_sorted:
+    if not is_sorted and lazy:
         out = out.sort("customer_id", "month")
     return out if lazy else out.collect()

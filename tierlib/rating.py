@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import polars as pl
 
@@ -10,7 +10,7 @@ from tierlib import engine
 from tierlib.panel import validate
 from tierlib.params import Scheme, load_scheme
 
-__all__ = ["rate", "resolve"]
+__all__ = ["rate", "resolve", "rate_validated", "rate_based", "rate_many"]
 
 SchemeLike = str | Scheme
 
@@ -30,8 +30,25 @@ def resolve(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
 
 def rate_validated(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.LazyFrame:
     """Rate a panel that already passed :func:`validate` (lazy in, lazy out)."""
-    lf = s.module.prepare(engine.base(lf), s)
-    return engine.finish(lf, s, keep_internals=keep_internals)
+    return rate_based(engine.base(lf), s, keep_internals=keep_internals)
+
+
+def rate_based(based: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.LazyFrame:
+    """Rate a validated panel that already carries :func:`engine.base`'s columns.
+
+    The validated, based frame is the same for every scheme: computing it once and rating
+    several schemes on it is the internal path of ``rate(panel, [many])``.
+    """
+    return engine.finish(s.module.prepare(based, s), s, keep_internals=keep_internals)
+
+
+def rate_many(valid: pl.DataFrame, schemes: list[Scheme]) -> Iterator[pl.DataFrame]:
+    """Ledgers of a validated eager panel, one scheme at a time, on one shared based frame."""
+    based = engine.base(valid.lazy())
+    if len(schemes) > 1:
+        based = based.collect().lazy()
+    for s in schemes:
+        yield rate_based(based, s).collect()
 
 
 def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[SchemeLike]
@@ -66,9 +83,10 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
     │ 2024-08-01 ┆ silver ┆ 2025-01-01  │
     └────────────┴────────┴─────────────┘
     """
-    lazy = isinstance(panel, pl.LazyFrame)
     schemes = resolve(scheme)
-    valid = validate(panel.lazy() if not lazy else panel)
-    frames = [rate_validated(valid, s) for s in schemes]
-    out = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-    return out if lazy else out.collect()
+    if isinstance(panel, pl.LazyFrame):
+        based = engine.base(validate(panel))
+        frames = [rate_based(based, s) for s in schemes]
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+    frames = list(rate_many(validate(panel), schemes))
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from tierlib.engine import t_to_date, thresholds, tier_from
+from tierlib.engine import t_to_date, thresholds, tier_from, wsum_range
 from tierlib.params import Scheme
 
 
@@ -23,12 +23,11 @@ def prepare(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     r = s.value("rating_month") - 1
     moy = pl.col("_t") % 12
     feb = pl.col("_t") - moy + r - pl.when(moy >= r).then(0).otherwise(12)  # latest February <= m
-    lf = lf.with_columns(_feb=feb, _year=pl.col("month").dt.year().cast(pl.Int32))
-    yearly = (lf.group_by("customer_id", "_year").agg(_spend_year=pl.col("billed").sum())
-              .with_columns(_year=pl.col("_year") + 1))  # spend of year Y feeds the cycle of Y+1
-    lf = lf.with_columns(_cycle_year=pl.col("_feb") // 12).join(
-        yearly.rename({"_year": "_cycle_year"}), on=["customer_id", "_cycle_year"], how="left",
-        maintain_order="left")
+    lf = lf.with_columns(_feb=feb).with_columns(_cycle_year=pl.col("_feb") // 12)
+    # spend of calendar year Y = cycle year - 1: the customer's rows t - 12Y .. t - (12Y + 11)
+    # months (= rows) back, all before the February that opens the cycle
+    jan_y = (pl.col("_cycle_year") - 1) * 12
+    lf = lf.with_columns(_spend_year=wsum_range("billed", pl.col("_t") - jan_y, pl.col("_t") - jan_y - 11))
     ten_feb = pl.col("_feb") - pl.col("_tj")
     tp = pl.lit(0.0)
     for months, pts in zip(s.value("tenure_points.months"), s.value("tenure_points.points")):

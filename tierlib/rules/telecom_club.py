@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import polars as pl
 
-from tierlib.engine import by_key, tier_from, window_complete, wsum
+from tierlib.engine import by_key, prev, tier_from, window_complete, wsum
 from tierlib.params import Scheme
 
 BRANDS = ("ehome", "tianyi", "default")
 
 
 def _arrears_streak() -> pl.Expr:
-    """Consecutive months in arrears ending at m-1 (month index minus the last clear month)."""
-    last_clear = pl.when(~pl.col("in_arrears")).then(pl.col("_i")).forward_fill().over("customer_id")
-    streak = pl.col("_i") - last_clear.fill_null(-1)
-    return streak.shift(1).over("customer_id").fill_null(0)
+    """Consecutive months in arrears ending at m-1 (row minus the customer's last clear row).
+
+    Rows are sorted by customer and month, so the last clear row is found with a forward fill
+    over all rows, floored at the row before the customer's first (no grouping by customer).
+    """
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    last_clear = pl.max_horizontal(pl.when(~pl.col("in_arrears")).then(row).forward_fill(),
+                                   row - pl.col("_i") - 1)
+    return prev(row - last_clear).fill_null(0).cast(pl.Int32)
 
 
 def prepare(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:

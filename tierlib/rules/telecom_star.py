@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from tierlib.engine import NO_UNTIL, date_to_t, thresholds, tier_from, window_complete, wsum
+from tierlib.engine import NO_UNTIL, date_to_t, first_of, thresholds, tier_from, window_complete, wsum
 from tierlib.params import Scheme
 
 
@@ -40,6 +40,6 @@ def prepare(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
         star = pl.col("legacy_club_tier").cast(pl.String).replace_strict(
             {c: s.rank(s.value(f"migration.{c}")) for c in ("silver", "gold", "diamond")}, default=0)
         until = date_to_t(pl.col("legacy_club_until")) if "legacy_club_until" in names else pl.lit(NO_UNTIL)
-        lf = lf.with_columns(_init_rank=star.fill_null(0).first().over("customer_id"),
-                             _init_until=until.fill_null(NO_UNTIL).first().over("customer_id"))
+        lf = lf.with_columns(_init_rank=first_of(star.fill_null(0)),
+                             _init_until=first_of(until.fill_null(NO_UNTIL)))
     return lf

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import polars as pl
 
-from tierlib.engine import wsum
+from tierlib.engine import first_of, prev, wsum
 from tierlib.params import Scheme
 
 
 def prepare(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     names = lf.collect_schema().names()
-    before = pl.col("paid_before").first().over("customer_id").fill_null(0.0) if "paid_before" in names else pl.lit(0.0)
+    before = first_of(pl.col("paid_before")).fill_null(0.0) if "paid_before" in names else pl.lit(0.0)
     truncated = pl.col("_tj") < pl.col("_t0")
     # a left-truncated panel cannot know C unless paid_before is given; M is unknown in its first row
     complete = ~truncated
     if "paid_before" in names:
-        complete = complete | (pl.col("paid_before").first().over("customer_id").is_not_null() & (pl.col("_i") > 0))
+        complete = complete | (first_of(pl.col("paid_before")).is_not_null() & (pl.col("_i") > 0))
     lf = lf.with_columns(
         ok_account_type=pl.col("account_type").cast(pl.String).is_in(s.value("eligible_account_types")),
         c_cumulative_paid=wsum("paid", None) + before,
-        c_monthly_paid=pl.col("paid").shift(1).over("customer_id").fill_null(0.0),
+        c_monthly_paid=prev(pl.col("paid")).fill_null(0.0),
         window_complete=complete,
         *[s.expr(f"thresholds.{t}.cumulative").cast(pl.Float64).alias(f"_thr{k}") for k, t in enumerate(s.tiers, 1)],
         *[s.expr(f"thresholds.{t}.monthly").cast(pl.Float64).alias(f"_mthr{k}") for k, t in enumerate(s.tiers, 1)],
