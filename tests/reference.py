@@ -257,8 +257,11 @@ LADDER_REQ = {"regular": (0, 0), "silver": (1000, 50), "gold": (3000, 500),
 
 
 def rate_unicom_ladder(hist: list[dict], variant: str) -> list[dict]:
-    has_before = "paid_before" in hist[0]
-    before = (hist[0].get("paid_before") or 0.0) if has_before else 0.0
+    # `paid_before` is "given" for a customer when the column exists and its first row holds a
+    # value; a null there means the balance is unknown (CONTRACT.md leaves this open; the
+    # engine reads it the same way).
+    has_before = hist[0].get("paid_before") is not None
+    before = hist[0]["paid_before"] if has_before else 0.0
     truncated = t_of(hist[0]["join_month"]) < t_of(hist[0]["month"])
     rows = []
     for i, r in enumerate(hist):

@@ -67,7 +67,7 @@ def customer_rows(draw, cid: object) -> list[dict]:
     arrears_len = draw(st.sampled_from([0, 0, 1, 3, 4, 6]))
     legacy = draw(st.sampled_from([None, None, "silver", "gold", "diamond"]))
     legacy_until = add_months(start, draw(st.integers(-3, 14)))
-    paid_before = draw(st.sampled_from([0.0, 500.0, 3000.0, 20000.0]))
+    paid_before = draw(st.sampled_from([None, 0.0, 500.0, 3000.0, 20000.0]))
     rows = []
     for k in range(n):
         billed = draw(spend)
