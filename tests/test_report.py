@@ -116,8 +116,10 @@ def test_pages_load_nothing_from_the_network(chart_run):
         ({"parameters": {"colour": "red"}}, "unknown parameter 'colour' in 'parameters': no notebook declares it"),
         ({"notebook_parameters": {"chart": {"n_bars": "2"}}},
          "chart.ipynb: parameter 'n_bars' (number of bars (int)) must be int (notebook default 3), got str '2'"),
-        ({"notebook_parameters": {"chart": {"scale": True}}}, "parameter 'scale' (bar height multiplier (float)) must be float"),
-        ({"notebook_parameters": {"chart": {"labels": "a,b"}}}, "parameter 'labels' (bar labels, one per bar) must be list"),
+        ({"notebook_parameters": {"chart": {"scale": True}}},
+         "parameter 'scale' (bar height multiplier (float)) must be float"),
+        ({"notebook_parameters": {"chart": {"labels": "a,b"}}},
+         "parameter 'labels' (bar labels, one per bar) must be list"),
         ({"notebook_parameters": {"chart": {"as_of": 202412}}}, "parameter 'as_of'"),
         ({"notebook_parameters": {"chrat": {"n_bars": 2}}}, "notebook_parameters: 'chrat' is none of the notebooks"),
         ({"parameters": {"panel": "no/such.csv"}, "data_parameters": ["panel"]}, "data parameter 'panel'"),
@@ -186,6 +188,18 @@ def test_failing_notebook_exits_non_zero_keeps_partial_notebook_and_names_the_ce
     assert json.loads((tmp_path / "out" / "params.json").read_text())["notebooks"][0]["status"] == "failed"
 
 
+def test_dead_kernel_names_the_cell_it_was_running(tmp_path, capsys):
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [new_code_cell("steps = 1"), new_code_cell("import os\n\nos._exit(3)  # like a crash in native code")]
+    cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(new_notebook(cells=cells), tmp_path / "crash.ipynb")
+    config = write_config(tmp_path, notebooks=[str(tmp_path / "crash.ipynb")], parameters={"steps": 2})
+    assert report(config, tmp_path / "out") == 1
+    assert "tierlib report: crash.ipynb failed in cell 2 (index 1, `import os`): DeadKernelError" in capsys.readouterr().err
+    assert (tmp_path / "out" / "crash.ipynb").exists() and (tmp_path / "out" / "index.html").exists()
+
+
 def test_chart_from_a_cdn_fails_the_run(tmp_path, capsys):
     nb = nbformat.read(CHART, as_version=4)
     nb.cells[0].source += '\nalt.renderers.enable("html")  # vega-embed from a CDN'
@@ -227,7 +241,8 @@ def test_chart_renders_in_headless_chromium(chart_run, tmp_path):
     (svg,) = [base64.b64decode(data).decode() for data in _svg_images(dom)]
     assert "<svg" in svg and re.search(r'<g class="mark-rect role-mark[^>]*>\s*<path', svg)
 
-    pixels = browser.read_png(browser.screenshot(chart_run / "chart.html", tmp_path / "chart.png", tmp_path / "profile"))
+    png = browser.screenshot(chart_run / "chart.html", tmp_path / "chart.png", tmp_path / "profile")
+    pixels = browser.read_png(png)
     bars = browser.count_color(pixels, VEGA_BLUE)
     assert bars > 1500, f"only {bars} pixels of the bars' colour: the chart did not render"
 

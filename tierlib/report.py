@@ -62,8 +62,8 @@ def setup_notebook() -> None:
     """Set up a notebook's display for offline reports; call it in the notebook's first cell.
 
     Altair charts render to SVG in the kernel (vl-convert; no script, no CDN), in JupyterLab
-    and in the report pages alike (no tooltips or zoom: a report page is a printout). Polars tables show 20 rows, 30 columns and
-    strings up to 60 characters.
+    and in the report pages alike (no tooltips or zoom: a report page is a printout). Polars
+    tables show 20 rows, 30 columns and strings up to 60 characters.
 
     Examples
     --------
@@ -334,7 +334,8 @@ def check_parameters(config: ReportConfig) -> list[NotebookJob]:
     paths = [p.resolve() for p in config.notebooks]
     names = [p.stem for p in paths]
     problems += [f"{p}: notebook not found" for p in paths if not p.is_file()]
-    problems += [f"two notebooks are named '{n}': page names must be unique" for n in sorted(set(names)) if names.count(n) > 1]
+    problems += [f"two notebooks are named '{n}': page names must be unique"
+                 for n in sorted(set(names)) if names.count(n) > 1]
     problems += [f"notebook_parameters: '{k}' is none of the notebooks ({', '.join(names)})"
                  for k in config.notebook_parameters if k not in names]
     problems += _data_problems(config)
@@ -370,7 +371,9 @@ def _declarations(paths: list[Path]) -> dict[Path, dict[str, Parameter] | None]:
 
 def _notebook_problems(label: str, declared: dict[str, Parameter] | None, own: dict, values: dict) -> list[str]:
     if declared is None:
-        return [f"{label}: no cell is tagged 'parameters', so it takes no parameter ({', '.join(own)} given)"] if own else []
+        if not own:
+            return []
+        return [f"{label}: no cell is tagged 'parameters', so it takes no parameter ({', '.join(own)} given)"]
     problems = []
     for name, value in values.items():
         param = declared.get(name)
@@ -387,14 +390,16 @@ def _notebook_problems(label: str, declared: dict[str, Parameter] | None, own: d
 
 def _data_problems(config: ReportConfig) -> list[str]:
     problems = []
-    values = [("parameters", config.parameters)] + [(f"notebook_parameters.{k}", v) for k, v in config.notebook_parameters.items()]
-    for section, params in values:
+    sections = [("parameters", config.parameters)]
+    sections += [(f"notebook_parameters.{k}", v) for k, v in config.notebook_parameters.items()]
+    for section, params in sections:
         for name in config.data_parameters:
             value = params.get(name)
             if value is None:
                 continue
             if not isinstance(value, str):
-                problems.append(f"{section}: data parameter '{name}' must be a path (str), got {_type_name(value)} {value!r}")
+                problems.append(f"{section}: data parameter '{name}' must be a path (str), "
+                                f"got {_type_name(value)} {value!r}")
             elif not Path(value).exists():
                 problems.append(f"{section}: data parameter '{name}': {Path(value).resolve()} does not exist")
     return problems
@@ -486,13 +491,16 @@ def _execute(job: NotebookJob, output: Path) -> str | None:
         with _without_papermill_inspector_warnings():
             papermill.execute_notebook(
                 str(job.path), str(output), parameters=job.parameters, kernel_name="python3",
-                kernel_manager_class=_kernel_manager_class(), cwd=str(job.path.parent),
+                language="python", kernel_manager_class=_kernel_manager_class(), cwd=str(job.path.parent),
                 progress_bar=False, log_output=False,
             )
     except PapermillExecutionError as exc:
-        return _failure_line(job, output, exc)
-    except Exception as exc:  # the kernel died or did not start
-        return f"{job.path.name} failed: {type(exc).__name__}: {_one_line(str(exc))}"
+        return _failure_line(job, output, exc.cell_index, exc.ename, exc.evalue)
+    except Exception as exc:  # the kernel died (or did not start): no error output to read
+        started = _last_started_cell(output)
+        if started is None:
+            return f"{job.path.name} failed: {type(exc).__name__}: {_one_line(str(exc))}"
+        return _failure_line(job, output, started, type(exc).__name__, str(exc))
     return None
 
 
@@ -511,16 +519,27 @@ def _without_papermill_inspector_warnings() -> Iterator[None]:
         logger.removeFilter(keep)
 
 
-def _failure_line(job: NotebookJob, output: Path, exc: Any) -> str:
+def _executed_cells(output: Path) -> list[Any]:
+    """The cells papermill ran, without the error notes it adds to a failed notebook."""
+    nb = _read_notebook(output)
+    return [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+
+
+def _last_started_cell(output: Path) -> int | None:
+    if not output.exists():
+        return None
+    started = [i for i, c in enumerate(_executed_cells(output)) if c.metadata.get("papermill", {}).get("start_time")]
+    return started[-1] if started else None
+
+
+def _failure_line(job: NotebookJob, output: Path, cell_index: int, ename: str, evalue: str) -> str:
     # papermill counts the cell it injected after the parameters cell; report the index in
     # the notebook the analyst edits.
-    nb = _read_notebook(output)
-    cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
-    injected = sum("injected-parameters" in c.metadata.get("tags", []) for c in cells[: exc.cell_index])
-    index = exc.cell_index - injected
-    first = next((line.strip() for line in exc.source.splitlines() if line.strip()), "")
-    return (f"{job.path.name} failed in cell {index + 1} (index {index}, `{first}`): "
-            f"{exc.ename}: {_one_line(exc.evalue)}")
+    cells = _executed_cells(output)
+    injected = sum("injected-parameters" in c.metadata.get("tags", []) for c in cells[:cell_index])
+    index = cell_index - injected
+    first = next((line.strip() for line in cells[cell_index].source.splitlines() if line.strip()), "")
+    return f"{job.path.name} failed in cell {index + 1} (index {index}, `{first}`): {ename}: {_one_line(evalue)}"
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -551,8 +570,11 @@ def _kernel_manager_class() -> type:
                 if self._kernel_spec is None:
                     package_root = str(Path(__file__).resolve().parent.parent)
                     path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+                    # The kernel's own log is noise here (shutdown starts with SIGINT, logged
+                    # as an error); a cell's errors are in the notebook, a dead kernel is reported.
+                    quiet = ["--IPKernelApp.log_level=CRITICAL"]
                     self._kernel_spec = KernelSpec(resource_dir=RESOURCES, env={"PYTHONPATH": path},
-                                                   **get_kernel_dict())
+                                                   **get_kernel_dict(extra_arguments=quiet))
                 return self._kernel_spec
 
             @default("transport_encryption")
@@ -760,7 +782,9 @@ code {{ font-size: 13px; word-break: break-word; }}
 <dl>
 {dl}
 </dl>
-<table><thead><tr><th>Notebook</th><th>Status</th><th>Parameters</th><th>Time</th><th>Executed notebook</th></tr></thead>
+<table><thead>
+<tr><th>Notebook</th><th>Status</th><th>Parameters</th><th>Time</th><th>Executed notebook</th></tr>
+</thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>
