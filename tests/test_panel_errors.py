@@ -205,3 +205,94 @@ def test_a_full_valid_panel_keeps_every_row_and_value():
     keys = ["customer_id", "month"]
     assert out.height == panel.height
     assert out.select(panel.columns).sort(keys).equals(panel.sort(keys))
+
+
+# --- one defect in one random row of a random valid panel ---------------------------------
+# The corpus above plants each defect in whole customers; here a single row anywhere (the
+# panel's first row, a customer's last row, ...) must be enough to be refused.
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.strategies import panels  # noqa: E402
+
+ROW_DEFECTS = {
+    # kind: (column named in the message, value or callable(row) -> row)
+    "negative billed": ("billed", -1.0),
+    "negative paid": ("paid", -0.5),
+    "negative plan_fee": ("plan_fee", -88.0),
+    "negative org_revenue": ("org_revenue", -1.0),
+    "negative suspensions": ("suspensions", -1),
+    "negative n_mobile": ("n_mobile", -1),
+    "negative n_itv": ("n_itv", -2),
+    "null billed": ("billed", None),
+    "null month": ("month", None),
+    "null join_month": ("join_month", None),
+    "month on the 2nd": ("month", lambda r: r["month"] + dt.timedelta(days=1)),
+    "join_month on the 15th": ("join_month", lambda r: r["join_month"] + dt.timedelta(days=14)),
+    "unknown line": ("line", "satellite"),
+    "unknown segment": ("segment", "government"),
+    "unknown account_type": ("account_type", "vip_card"),
+    "unknown official_rank": ("official_rank", "minister"),
+}
+FILL = {"paid": 1.0, "plan_fee": 0.0, "org_revenue": 0.0, "suspensions": 0, "n_mobile": 1,
+        "n_itv": 0, "line": "mobile", "segment": "personal", "account_type": "standard",
+        "official_rank": None}
+FILL_TYPES = {"paid": pl.Float64, "plan_fee": pl.Float64, "org_revenue": pl.Float64,
+              "suspensions": pl.Int64, "n_mobile": pl.Int64, "n_itv": pl.Int64,
+              "line": pl.String, "segment": pl.String, "account_type": pl.String,
+              "official_rank": pl.String}
+
+
+def _with_row(panel: pl.DataFrame, k: int, row: dict | None, *, extra: dict | None = None):
+    rows = panel.rows(named=True)
+    if row is None:
+        del rows[k]
+    else:
+        rows[k] = row
+    if extra is not None:
+        rows.insert(k + 1, extra)
+    return pl.DataFrame(rows, schema=panel.schema)
+
+
+@st.composite
+def one_bad_row(draw):
+    """(panel with one defect, column to name, customer_id at fault)."""
+    panel = draw(panels(max_customers=3))
+    kind = draw(st.sampled_from(sorted(ROW_DEFECTS) + ["duplicate", "gap", "join varies",
+                                                        "before join"]))
+    k = draw(st.integers(0, panel.height - 1))
+    row = dict(panel.row(k, named=True))
+    cid = row["customer_id"]
+    mine = panel.filter(pl.col("customer_id") == cid).sort("month")
+    if kind == "duplicate":
+        return _with_row(panel, k, row, extra=dict(row)), "month", cid
+    if kind == "gap" and mine.height >= 3:
+        middle = mine["month"][draw(st.integers(1, mine.height - 2))]
+        return panel.filter((pl.col("customer_id") != cid) | (pl.col("month") != middle)), \
+            "month", cid
+    if kind == "join varies" and mine.height >= 2:
+        row["join_month"] = dt.date(row["join_month"].year - 1, row["join_month"].month, 1)
+        return _with_row(panel, k, row), "join_month", cid
+    if kind in ("gap", "join varies", "before join"):
+        later = add_months(mine["month"][0], 1)
+        return panel.with_columns(
+            pl.when(pl.col("customer_id") == cid).then(pl.lit(later)).otherwise(
+                pl.col("join_month")).alias("join_month")), "join_month", cid
+    column, value = ROW_DEFECTS[kind]
+    if column not in panel.columns:
+        panel = panel.with_columns(pl.lit(FILL[column], dtype=FILL_TYPES[column]).alias(column))
+        row = dict(panel.row(k, named=True))
+    row[column] = value(row) if callable(value) else value
+    return _with_row(panel, k, row), column, cid
+
+
+@settings(max_examples=120, derandomize=True, database=None, deadline=None)
+@given(case=one_bad_row())
+def test_one_bad_row_anywhere_is_refused(case):
+    panel, column, cid = case
+    with pytest.raises(PanelError) as info:
+        tierlib.validate(panel)
+    message = str(info.value)
+    assert re.search(rf"\b{re.escape(column)}\b", message), f"{column!r} not named: {message}"
+    assert re.search(rf"\b{re.escape(str(cid))}\b", message), f"{cid!r} not listed: {message}"
