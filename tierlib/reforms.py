@@ -32,7 +32,8 @@ from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.compare import customer_money
 from tierlib.panel import validate
 from tierlib.params import Param, Scheme, SchemeError, load_scheme
-from tierlib.rating import rate_validated
+from tierlib import engine
+from tierlib.rating import rate_based
 
 __all__ = ["Reform", "load_reform", "apply_reform", "reform_warnings", "prepare_panel", "rate_at",
            "Simulation", "simulate", "sweep", "threshold_for_share", "ThresholdSearch"]
@@ -151,7 +152,8 @@ def prepare_panel(panel: Frame, as_of: dt.date | str | None = None) -> tuple[pl.
     """The validated panel cut to what a rating at ``as_of`` needs, and ``as_of`` itself.
 
     Keeps the months up to ``as_of`` (later months cannot change it) of the customers in network
-    at ``as_of`` (the others are not in the base). ``as_of`` defaults to the panel's last month.
+    at ``as_of`` (the others are not in the base), with the engine's base columns computed once
+    for every scheme variant rated on it. ``as_of`` defaults to the panel's last month.
 
     >>> p = pl.DataFrame({"customer_id": [1, 1, 2], "month": [dt.date(2024, 1, 1), dt.date(2024, 2, 1),
     ...                   dt.date(2024, 1, 1)], "join_month": dt.date(2024, 1, 1), "billed": 1.0})
@@ -162,21 +164,27 @@ def prepare_panel(panel: Frame, as_of: dt.date | str | None = None) -> tuple[pl.
     d = lf.select(pl.col("month").max()).collect().item() if as_of is None else _date(as_of)
     at = lf.filter(pl.col("month") == d).select("customer_id")
     cut = lf.filter(pl.col("month") <= d).join(at, on="customer_id", how="semi")
-    out = validate(cut).collect()
+    out = engine.base(validate(cut)).collect()
     if out.height == 0:
         raise ValueError(f"no customer is in network at as_of {d}")
     return out, d
 
 
-def rate_at(valid: pl.DataFrame, scheme: Scheme, as_of: dt.date, *, near: float = 0.10) -> pl.LazyFrame:
-    """Rate a prepared panel and keep the rows at ``as_of`` (lazy; collect many at once).
+def rate_at(prepared: pl.DataFrame, scheme: Scheme, as_of: dt.date, *, near: float = 0.10) -> pl.LazyFrame:
+    """Rate a :func:`prepare_panel` frame and keep the rows at ``as_of`` (lazy: collect many at once).
 
-    Columns: ``customer_id, tier, rank, status, eligible, score, near`` and ``_thr1..K``.
-    ``near`` is true when an eligible customer's score is within ``near`` (10 %) of any of the
-    thresholds that apply to them.
+    Columns: ``customer_id, tier, rank, status, eligible, score, near`` and ``_thr1..K`` (the
+    thresholds that apply to each customer). ``near`` is true when an eligible customer's score is
+    within ``near`` (10 %) of any of them.
+
+    >>> p = pl.DataFrame({"customer_id": 1, "month": [dt.date(2024, m, 1) for m in range(1, 4)],
+    ...                   "join_month": dt.date(2024, 1, 1), "billed": 290.0})
+    >>> prepared, d = prepare_panel(p)
+    >>> rate_at(prepared, load_scheme("unicom_vip"), d).select("tier", "near").collect().row(0)
+    ('silver', True)
     """
     K = len(scheme.tiers)
-    lf = rate_validated(valid.lazy(), scheme, keep_internals=True).filter(pl.col("month") == as_of)
+    lf = rate_based(prepared.lazy(), scheme, keep_internals=True).filter(pl.col("month") == as_of)
     thr = [pl.col(f"_thr{k}") for k in range(1, K + 1)]
     close = [((pl.col("score") - t).abs() <= near * t) & (t > 0) for t in thr]
     return lf.select(
@@ -362,10 +370,27 @@ def sweep(panel: Frame, scheme: SchemeLike, path: str, values: Sequence[Any], *,
           revenue_months: int = 12) -> pl.DataFrame:
     """Rate the panel once per value of one parameter: one row per value, for threshold curves.
 
-    Columns: ``value, customers, member_share, share_<tier>`` for every tier,
-    ``tier_or_above_share`` and ``near_tier`` (customers within ``near`` of that tier's threshold)
-    when the path ends in a tier, ``near`` (within ``near`` of any threshold) and
-    ``yearly_cost`` (benefit cost; unit costs assumed).
+    Parameters
+    ----------
+    panel : the customer panel (DataFrame or LazyFrame).
+    scheme : a scheme id or Scheme (e.g. an already reformed one).
+    path : the parameter swept, e.g. ``"thresholds.star5"``.
+    values : its values; each is rated once (all ratings share one prepared panel).
+    as_of : the month described (default: the panel's last month).
+    near : relative distance to a threshold counted as "near".
+    catalogue : benefits catalogue (default: ``tierlib/benefits/<id>.yaml``).
+    revenue_months : months of ``paid`` to ``as_of`` behind the points cost.
+
+    Returns
+    -------
+    DataFrame
+        ``value, customers, member_share, share_<tier>`` for every tier; ``tier_or_above_share``
+        and ``near_tier`` (customers within ``near`` of that tier's threshold) when the path ends
+        in a tier; ``near`` (within ``near`` of any threshold); ``yearly_cost`` (benefit cost,
+        unit costs assumed).
+
+    Examples
+    --------
 
     >>> months = [dt.date(2024, m, 1) for m in range(1, 9)]
     >>> p = pl.DataFrame({"customer_id": [1] * 8 + [2] * 8, "month": months * 2, "join_month": months[0],
@@ -410,6 +435,23 @@ def threshold_for_share(panel: Frame, scheme: SchemeLike, path: str, share: floa
                         max_ratings: int = 60) -> ThresholdSearch:
     """The threshold of ``path`` that puts ``share`` of the base at or above a tier at ``as_of``.
 
+    Parameters
+    ----------
+    panel : the customer panel.
+    scheme : a scheme id or Scheme.
+    path : a threshold parameter, e.g. ``"thresholds.mobile.gold"``.
+    share : the target share of the customers in network at ``as_of`` (0 < share <= 1).
+    tier : the tier counted (default: the tier the path ends in).
+    as_of : the month described (default: the panel's last month).
+    step : resolution of the answer, in the score's unit.
+    max_ratings : stop with an error after this many ratings.
+
+    Returns
+    -------
+    ThresholdSearch
+
+    Notes
+    -----
     Returns the highest threshold on a grid of ``step`` whose rating keeps at least ``share`` of
     the customers at or above ``tier`` (default: the tier the path ends in). The first guess is
     the direct quantile of the scores at ``as_of`` (exact for a scheme without holding rules);
@@ -420,6 +462,8 @@ def threshold_for_share(panel: Frame, scheme: SchemeLike, path: str, share: floa
     a checked crossing: ``share`` at ``value`` is at least the target, ``next_share`` at
     ``value + step`` is below it.
 
+    Examples
+    --------
     >>> months = [dt.date(2024, m, 1) for m in range(1, 9)]
     >>> p = pl.DataFrame({"customer_id": [1] * 8 + [2] * 8, "month": months * 2, "join_month": months[0],
     ...                   "billed": [320.0] * 8 + [200.0] * 8})

@@ -151,14 +151,18 @@ class Catalogue:
         ).select("tier", "rank", "entitlement", "label", "kind", "members", "yearly_cost", "assumed")
 
     def card(self) -> str:
-        """Markdown: the entitlements and every number with its provenance, assumptions marked."""
+        """Markdown: the entitlements and every number with its provenance, assumptions marked.
+
+        >>> print(load_catalogue("mobile_credit").card().splitlines()[-1])
+        - `emergency_reopen.unit_cost` = 10.0 [**assumed**] credit risk and handling of a reopen, yuan
+        """
         out = [f"### Benefits of {self.scheme}", "", self.description, ""]
         if self.changes:
             out += ["Edited: " + "; ".join(self.changes), ""]
         for path, p in self.params.items():
             v = p.value_at()
-            mark = " **assumed**" if v.assumed else ""
-            out.append(f"- `{path}` = {v.value} [{v.source}{mark}] {v.reference}".rstrip())
+            source = f"**{v.source}**" if v.assumed else v.source
+            out.append(f"- `{path}` = {v.value} [{source}] {v.reference}".rstrip())
         return "\n".join(out)
 
     def __repr__(self) -> str:
