@@ -209,3 +209,11 @@ def test_assumptions_table():
     assert {"rules", "benefits"} == set(a["file"])
     assert a.filter(scheme="telecom_star", path="points_multiplier.star7")["value"].item() == "2.0"
     assert a.filter(file="benefits", scheme="unicom_ladder").height == 0
+
+
+def test_lazy_inputs_give_the_same_tables(sample):
+    panel, ledger = sample
+    eager = compare(ledger, panel, pairs=[("telecom_star", "unicom_vip")])
+    lazy = compare(ledger.lazy(), panel.lazy(), pairs=[("telecom_star", "unicom_vip")])
+    for name in eager.keys():
+        assert eager[name].equals(lazy[name]), name
