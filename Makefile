@@ -22,7 +22,7 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 report: $(STAMP)
-	$(BIN)/tierlib rate data/sample/panel.parquet --scheme all --out reports/ledger.parquet
+	$(BIN)/tierlib report --out reports/latest
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
