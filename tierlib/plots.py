@@ -117,9 +117,11 @@ def movers_heatmap(movers: pl.DataFrame, *, title: str | None = None) -> alt.Lay
     """
     df = movers.with_columns(shown=pl.when(pl.col("customers") > 0).then(
         pl.col("customers").map_elements(lambda n: f"{n:,}", return_dtype=pl.String)).otherwise(pl.lit("")))
+    x, y = ("label_reform", "label_base") if "label_base" in df.columns else ("tier_reform", "tier_base")
     base = alt.Chart(_data(df)).encode(
-        x=alt.X("tier_reform:N", sort=alt.EncodingSortField("rank_reform"), title="tier under the reform"),
-        y=alt.Y("tier_base:N", sort=alt.EncodingSortField("rank_base", order="descending"), title="tier under the baseline"),
+        x=alt.X(f"{x}:N", sort=alt.EncodingSortField("rank_reform"), title="tier under the reform",
+                axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y(f"{y}:N", sort=alt.EncodingSortField("rank_base", order="descending"), title="tier under the baseline"),
     )
     rect = base.mark_rect(stroke="white").encode(
         color=alt.Color("move:N", scale=MOVE_COLORS, title="move"),
@@ -131,10 +133,11 @@ def movers_heatmap(movers: pl.DataFrame, *, title: str | None = None) -> alt.Lay
                                     width=300, height=220)
 
 
-def sweep_curves(sweep: pl.DataFrame, *, baseline: float | None = None, path: str = "threshold") -> alt.VConcatChart:
+def sweep_curves(sweep: pl.DataFrame, *, baseline: float | None = None, path: str = "threshold",
+                 scheme: str | None = None) -> alt.VConcatChart:
     """Threshold curves from :func:`tierlib.reforms.sweep`: shares by tier, then cost and near counts.
 
-    ``baseline`` draws a rule at the current value.
+    ``baseline`` draws a rule at the current value; ``scheme`` (an id) adds the tiers' Chinese labels.
 
     >>> s = pl.DataFrame({"value": [1, 2], "customers": 10, "member_share": [0.5, 0.4], "share_gold": [0.3, 0.2],
     ...                   "near": [1, 2], "yearly_cost": [10.0, 8.0]})
@@ -143,12 +146,19 @@ def sweep_curves(sweep: pl.DataFrame, *, baseline: float | None = None, path: st
     """
     shares = [c for c in sweep.columns if c.startswith("share_")] + (
         ["tier_or_above_share"] if "tier_or_above_share" in sweep.columns else [])
+    labels = {}
+    if scheme is not None:
+        from tierlib.params import load_scheme
+
+        labels = {t: f"{t} {lab}".strip() for t, lab in load_scheme(scheme).labels.items()}
+    names = {c: labels.get(c.removeprefix("share_"), c.removeprefix("share_")) for c in shares}
+    names["tier_or_above_share"] = "swept tier or above"
     long = sweep.unpivot(index="value", on=shares, variable_name="series", value_name="share").with_columns(
-        pl.col("series").str.replace("^share_", "").str.replace("tier_or_above_share", "swept tier or above"))
+        pl.col("series").replace_strict(names))
     x = alt.X("value:Q", title=path)
     top = alt.Chart(_data(long)).mark_line(point=True).encode(
         x=x, y=alt.Y("share:Q", axis=alt.Axis(format="%"), title="share of the base"),
-        color=alt.Color("series:N", title="tier"),
+        color=alt.Color("series:N", title="tier", sort=[names[c] for c in shares]),
         tooltip=["value:Q", "series:N", alt.Tooltip("share:Q", format=".2%")],
     ).properties(width=420, height=200, title="Share of the base by tier")
     lower_cols = [c for c in ("yearly_cost", "near", "near_tier") if c in sweep.columns]
@@ -157,8 +167,8 @@ def sweep_curves(sweep: pl.DataFrame, *, baseline: float | None = None, path: st
         pl.col("series").replace({"yearly_cost": "yearly benefit cost (yuan; unit costs assumed)",
                                   "near": "customers within 10% of any threshold",
                                   "near_tier": "customers within 10% of the swept tier's threshold"}))
-    bottom = alt.Chart(_data(low)).mark_line(point=True).encode(
-        x=x, y=alt.Y("amount:Q", title=None), color=alt.Color("series:N", title=None),
+    bottom = alt.Chart(_data(low)).mark_line(point=True, color="#555").encode(
+        x=x, y=alt.Y("amount:Q", title=None),
         tooltip=["value:Q", "series:N", alt.Tooltip("amount:Q", format=",.0f")],
     ).properties(width=420, height=110).facet(
         row=alt.Row("series:N", title=None, header=alt.Header(labelOrient="top", labelAnchor="start"))

@@ -316,8 +316,10 @@ def _movers(pair: pl.DataFrame, s: Scheme) -> pl.DataFrame:
     counts = pair.group_by("tier_base", "tier_reform").agg(
         customers=pl.len().cast(pl.Int64), revenue=pl.col("revenue").fill_null(0.0).sum())
     out = cells.join(counts, on=["tier_base", "tier_reform"], how="left", maintain_order="left")
+    label = {t: f"{t} {s.labels.get(t, '')}".strip() for t in s.ladder}
     return out.with_columns(
         pl.col("customers").fill_null(0), pl.col("revenue").fill_null(0.0),
+        label_base=pl.col("tier_base").replace_strict(label), label_reform=pl.col("tier_reform").replace_strict(label),
         move=pl.when(pl.col("rank_reform") > pl.col("rank_base")).then(pl.lit("up"))
         .when(pl.col("rank_reform") < pl.col("rank_base")).then(pl.lit("down")).otherwise(pl.lit("same")),
     )
