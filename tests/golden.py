@@ -5,14 +5,14 @@ A case file::
     scheme: unicom_vip
     cases:
       - name: mobile silver exactly at 150
-        why: mean of the 6 months before 2024-07 = 150 >= 150 -> silver
+        why: join month none; from 2024-02 the mean of the months available is 150 -> silver
         customer: {join_month: 2024-01-01, line: mobile}  # static columns, every row
         start: 2024-01-01        # first panel month (default: join_month)
         months: 8                # optional when a list series gives the length
         billed: [150, 150, 150, 150, 150, 150, 150, 150]
-        monthly: {suspensions: {2024-03-01: 1}}           # more per-month columns
+        monthly: {account_type: {2024-08-01: prepaid}}    # more per-month columns
         expect:
-          tier: {2024-01-01..2024-06-01: none, 2024-07-01: silver}
+          tier: {2024-01-01: none, 2024-02-01..2024-07-01: silver, 2024-08-01: none}
 
 A *series* (``billed`` and every ``monthly`` column) is a scalar (every month), a list (one
 value per month) or a map ``month -> value`` whose keys may be ranges ``"a..b"``
