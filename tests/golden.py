@@ -16,8 +16,8 @@ A case file::
 
 A *series* (``billed`` and every ``monthly`` column) is a scalar (every month), a list (one
 value per month) or a map ``month -> value`` whose keys may be ranges ``"a..b"``
-(inclusive) and which may hold a ``default`` for the months it does not name (else the
-column is left at its RULES.md §1 default: null in the panel, filled by ``validate``).
+(inclusive) and which may hold a ``default`` for the months it does not name (else they get
+the column's RULES.md §1 default; ``paid`` then copies the month's ``billed``).
 An *expectation* per ledger column has the same three shapes; a map is sparse: only the
 months it names are checked. ``variant: high`` on a case rates ``<scheme>:high``.
 
@@ -101,6 +101,13 @@ def expand(spec: dict, months: list[dt.date]) -> dict[dt.date, object]:
     return out
 
 
+#: RULES.md §1 defaults, for the months a sparse series does not name
+SECTION1_DEFAULTS = {"plan_fee": 0.0, "brand": "", "line": "mobile", "segment": "personal",
+                     "account_type": "standard", "suspensions": 0, "in_arrears": False,
+                     "n_mobile": 1, "n_fixed": 0, "n_broadband": 0, "n_itv": 0,
+                     "churned": False}
+
+
 def series(spec: object, months: list[dt.date], *, what: str) -> list[object]:
     if isinstance(spec, list):
         if len(spec) != len(months):
@@ -108,7 +115,8 @@ def series(spec: object, months: list[dt.date], *, what: str) -> list[object]:
         return list(spec)
     if isinstance(spec, dict):
         sparse = expand(spec, months)
-        return [sparse.get(m, spec.get("default")) for m in months]
+        fallback = spec.get("default", SECTION1_DEFAULTS.get(what))
+        return [sparse.get(m, fallback) for m in months]
     return [spec] * len(months)
 
 
@@ -136,6 +144,8 @@ def case_panel(case: dict) -> pl.DataFrame:
     cols["billed"] = series(case["billed"], months, what="billed")
     for name, spec in case.get("monthly", {}).items():
         cols[name] = series(spec, months, what=name)
+        if name == "paid":  # RULES.md §1: paid defaults to billed
+            cols[name] = [b if p is None else p for p, b in zip(cols[name], cols["billed"])]
     for name in ("join_month", "legacy_club_until"):
         if name in cols:
             cols[name] = [to_date(v) if v is not None else None for v in cols[name]]

@@ -49,3 +49,16 @@ def test_engine_reproduces_case(stem, scheme, case):
     ledger = engine_rate(case_panel(case), scheme)
     problems = check_case(ledger, case)
     assert not problems, "\n".join(problems)
+
+
+def test_format_example_in_golden_docstring_holds():
+    """The example case in tests/golden.py's docstring is a real case too."""
+    import yaml
+
+    import tests.golden as golden
+
+    doc = golden.__doc__.split("A case file::")[1].split("A *series*")[0]
+    case = yaml.safe_load(doc)["cases"][0]
+    assert not check_case(reference_rate(case_panel(case), "unicom_vip"), case)
+    if engine_rate is not None:
+        assert not check_case(engine_rate(case_panel(case), "unicom_vip"), case)
