@@ -133,6 +133,9 @@ CORPUS = [
      full_panel, "customer_id", False),
     *[(f"null {c}", set_bad(c, None), full_panel, c, ROW)
       for c in ("month", "join_month", "billed")],
+    # RULES.md §1: a customer who leaves and rejoins is a new customer_id
+    ("rows after churned", set_bad("churned", True, months=[add_months(START, 1)]), full_panel,
+     "churned", ROW),
 ]
 
 

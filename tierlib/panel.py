@@ -66,6 +66,7 @@ COLUMNS: dict[str, Column] = {
     "legacy_club_until": Column("date", nullable=True),
     "provincial_grant": Column("bool", nullable=True),
 }
+_AFTER_CHURN = "rows after churned = true (a customer who leaves and rejoins needs a new customer_id)"
 _EXTENSIONS = ("paid_before", "legacy_club_tier", "legacy_club_until", "provincial_grant")
 
 
@@ -141,6 +142,8 @@ def _rules(schema: pl.Schema) -> list[tuple[str, str, pl.Expr]]:
         ("month", "gap in months (a customer's months must be contiguous)",
          (t - t.shift(1)).over(cid, order_by=month) > 1),
     ]
+    if "churned" in schema:
+        rules.append(("churned", _AFTER_CHURN, pl.col("churned").fill_null(False) & (month < month.max().over(cid))))
     return rules
 
 
@@ -201,6 +204,8 @@ def _screens(schema: pl.Schema) -> list[pl.Expr]:
         (same & join.ne_missing(join.shift(1))).any(),  # join_month differs within a customer
         (same & ((t - t.shift(1)) != 1)).any(),  # duplicate month (0) or gap (> 1)
     ]
+    if "churned" in schema:  # a churned customer's row must be its last
+        out.append((pl.col("churned") & (cid == cid.shift(-1))).any())
     return out
 
 
