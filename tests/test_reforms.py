@@ -189,8 +189,8 @@ def test_sweep_is_monotone_in_the_threshold(panel, scheme, path):
 
 
 @pytest.mark.parametrize("scheme, path, target, step, lo, hi", [
-    ("mobile_credit", "thresholds.star3", 0.25, 10, 0, 600),   # no holding: direct quantile
-    ("telecom_star", "thresholds.star5", 0.04, 50, 2000, 9000),  # validity: bisection
+    ("mobile_credit", "thresholds.star3", 0.25, 10, 100, 500),  # no holding: direct quantile
+    ("telecom_star", "thresholds.star5", 0.04, 100, 2500, 8000),  # validity: bisection
 ])
 def test_threshold_for_share_agrees_with_brute_force(panel, scheme, path, target, step, lo, hi):
     found = threshold_for_share(panel, scheme, path, target, step=step)
