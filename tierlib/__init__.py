@@ -11,8 +11,14 @@ from tierlib.explain import Explanation, explain
 from tierlib.panel import PanelError, validate
 from tierlib.params import Param, Scheme, SchemeError, load_scheme, schemes
 from tierlib.rating import rate
+from tierlib.benefits import Catalogue, load_catalogue
+from tierlib.compare import Comparison, compare
+from tierlib.reforms import (Reform, Simulation, ThresholdSearch, apply_reform, load_reform, simulate, sweep,
+                             threshold_for_share)
 
 __version__ = "0.1.0"
 
 __all__ = ["rate", "validate", "explain", "load_scheme", "schemes", "PanelError", "SchemeError",
-           "Scheme", "Param", "Explanation", "__version__"]
+           "Scheme", "Param", "Explanation", "compare", "Comparison", "simulate", "Simulation", "sweep",
+           "threshold_for_share", "ThresholdSearch", "apply_reform", "load_reform", "Reform",
+           "load_catalogue", "Catalogue", "__version__"]
