@@ -60,9 +60,44 @@ def _summary(ledger: pl.DataFrame) -> pl.DataFrame:
             .sort("scheme", "rank").with_columns(pl.col("scheme", "tier").cast(pl.String)))
 
 
+def _out_of_core(a: argparse.Namespace) -> bool:
+    """``--partitions N``, or ``--out`` naming a directory (no file suffix, or an existing dir)."""
+    if a.partitions is not None:
+        if not a.out:
+            raise UserError("--partitions needs --out DIR (the ledger is written partition by partition)")
+        if Path(a.out).suffix in (".parquet", ".csv"):
+            raise UserError(f"--partitions writes a directory, not {a.out}")
+        return True
+    return bool(a.out) and (Path(a.out).is_dir() or a.out.endswith("/") or not Path(a.out).suffix)
+
+
+def cmd_rate_partitioned(a: argparse.Namespace) -> int:
+    """Rate a parquet panel larger than memory into a partitioned ledger (tierlib.scale)."""
+    from tierlib.scale import rate_dataset, read_ledger
+
+    src = Path(a.panel)
+    if not src.exists():
+        raise UserError(f"panel not found: {src}")
+    if src.is_file() and src.suffix != ".parquet":
+        raise UserError(f"{src}: partitioned rating reads parquet (a file or a directory of files)")
+    try:
+        m = rate_dataset(src, _schemes_arg(a.scheme), a.out, partitions=a.partitions, progress=not a.quiet)
+    except FileExistsError as e:
+        raise UserError(str(e)) from None
+    print(f"wrote {m['ledger_rows']:,} ledger rows ({len(m['schemes'])} schemes, {m['partitions']} "
+          f"partitions) to {a.out}")
+    last = read_ledger(a.out, lazy=True).select("scheme", "month", "rank", "tier")
+    last = last.filter(pl.col("month") == pl.col("month").max()).collect()
+    with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True):
+        print(_summary(last))
+    return 0
+
+
 def cmd_rate(a: argparse.Namespace) -> int:
     import tierlib
 
+    if _out_of_core(a):
+        return cmd_rate_partitioned(a)
     ledger = tierlib.rate(read_panel(a.panel), _schemes_arg(a.scheme))
     if a.out:
         write_frame(ledger, a.out)
@@ -121,7 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rate", help="rate a panel under one or more schemes")
     r.add_argument("panel", help="panel file (.parquet, .csv) or directory of parquet files")
     r.add_argument("--scheme", "-s", action="append", help="scheme id (repeat or comma-separate; default all)")
-    r.add_argument("--out", "-o", help="ledger output (.parquet or .csv)")
+    r.add_argument("--out", "-o", help="ledger output (.parquet or .csv), or a directory: rate the "
+                   "panel partition by partition into DIR/<scheme>/part-*.parquet (out of core)")
+    r.add_argument("--partitions", "-p", type=int, help="number of customer partitions for --out DIR "
+                   "(default: about 4 M panel rows each)")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_rate)
     e = sub.add_parser("explain", help="explain one customer's tier in one month")
     e.add_argument("panel")

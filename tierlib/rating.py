@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
+import numpy as np
 import polars as pl
 
 from tierlib import engine
@@ -42,13 +43,46 @@ def rate_based(based: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) 
     return engine.finish(s.module.prepare(based, s), s, keep_internals=keep_internals)
 
 
+#: panel rows rated at a time (whole customers): bounds the memory of a scheme's
+#: intermediate columns (~200 bytes a row) whatever the size of the panel
+CHUNK_ROWS = 2_000_000
+
+
+def _chunks(based: pl.DataFrame, rows: int) -> list[pl.DataFrame]:
+    """Zero-copy slices of about ``rows`` rows, each starting at a customer's first row."""
+    if based.height <= rows:
+        return [based]
+    starts = np.flatnonzero(based["_i"].to_numpy() == 0)
+    cuts = [0]
+    while cuts[-1] + rows < based.height:
+        j = int(np.searchsorted(starts, cuts[-1] + rows))
+        if j >= len(starts):
+            break
+        cuts.append(int(starts[j]))
+    cuts.append(based.height)
+    return [based.slice(a, b - a) for a, b in zip(cuts, cuts[1:])]
+
+
 def rate_many(valid: pl.DataFrame, schemes: list[Scheme]) -> Iterator[pl.DataFrame]:
-    """Ledgers of a validated eager panel, one scheme at a time, on one shared based frame."""
-    based = engine.base(valid.lazy())
-    if len(schemes) > 1:
-        based = based.collect().lazy()
+    """Ledgers of a validated eager panel, one scheme at a time, on one shared based frame.
+
+    A customer's ledger depends on that customer's rows only, so each scheme is rated on
+    slices of whole customers (:data:`CHUNK_ROWS`) and the slices' ledgers are concatenated.
+    """
+    parts = based_chunks(valid)
     for s in schemes:
-        yield rate_based(based, s).collect()
+        yield rate_chunks(parts, s)
+
+
+def based_chunks(valid: pl.DataFrame) -> list[pl.DataFrame]:
+    """The validated panel with :func:`engine.base`'s columns, in slices of whole customers."""
+    return _chunks(engine.base(valid.lazy()).collect(), CHUNK_ROWS)
+
+
+def rate_chunks(parts: list[pl.DataFrame], s: Scheme) -> pl.DataFrame:
+    """One scheme's ledger of :func:`based_chunks`' slices, concatenated in order."""
+    frames = [rate_based(p.lazy(), s).collect() for p in parts]
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
 
 
 def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[SchemeLike]

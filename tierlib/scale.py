@@ -1,0 +1,263 @@
+"""Rate a parquet panel larger than memory, one partition of customers at a time.
+
+A customer's tier depends on that customer's rows only, so a panel can be cut into
+partitions of whole customers, each rated in memory on its own. :func:`rate_dataset`
+
+1. plans the partitions. When the input's row groups are ordered by ``customer_id`` (their
+   min/max statistics do not overlap, as a panel written customer by customer is), partition
+   *k* is the range of ids ``[lo_k, hi_k)`` and is read with a filter that skips the other
+   row groups. Otherwise the input is first hash-partitioned by ``customer_id`` into a
+   staging directory in one streaming pass (``_staging/``, removed at the end);
+2. reads each partition, validates it and rates it under every scheme on one shared validated
+   frame (:func:`tierlib.rating.rate_many`);
+3. writes ``out_dir/<scheme>/part-<k>.parquet`` (one directory per scheme, ``:`` in a
+   variant's key written as ``-``), each file with exactly the ledger columns of
+   docs/CONTRACT.md, and a ``_tierlib.json`` manifest last.
+
+A customer is never split (range or hash of the id), so the ledger equals in-memory
+:func:`tierlib.rate` up to row order. Peak memory follows the partition size, not the input
+size: about ``ROWS_PER_PARTITION`` panel rows are in memory at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Iterable
+
+import polars as pl
+
+from tierlib.params import Scheme
+from tierlib.rating import SchemeLike, rate_many, resolve
+
+__all__ = ["rate_dataset", "read_ledger", "plan_partitions", "ROWS_PER_PARTITION"]
+
+#: panel rows per partition when ``partitions`` is not given: rating six schemes on 4 M rows
+#: peaks near 3 GB (benchmarks/RESULTS.md), well inside an 8 GB budget.
+ROWS_PER_PARTITION = 4_000_000
+MANIFEST = "_tierlib.json"
+STAGING = "_staging"
+CID = "customer_id"
+
+
+def _files(src: str | Path) -> list[Path]:
+    p = Path(src)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*.parquet") if f.is_file())
+    elif p.exists():
+        files = [p]
+    else:
+        files = sorted(Path(x) for x in __import__("glob").glob(str(src), recursive=True))
+    if not files:
+        raise FileNotFoundError(f"no parquet file at {src}")
+    return files
+
+
+def _row_groups(files: list[Path]) -> tuple[int, list[tuple[int, object, object]]]:
+    """Total rows and, per row group in file order, (rows, min id, max id) from the footers."""
+    import pyarrow.parquet as pq
+
+    total, groups = 0, []
+    for f in files:
+        meta = pq.ParquetFile(f).metadata
+        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+        if CID not in names:
+            raise ValueError(f"{f}: no column '{CID}'")
+        j = names.index(CID)
+        for g in range(meta.num_row_groups):
+            rg = meta.row_group(g)
+            st = rg.column(j).statistics
+            ok = st is not None and st.has_min_max and st.null_count == 0
+            groups.append((rg.num_rows, st.min if ok else None, st.max if ok else None))
+            total += rg.num_rows
+    return total, groups
+
+
+def plan_partitions(src: str | Path, partitions: int | None = None) -> tuple[int, list | None]:
+    """(number of partitions, id boundaries or None).
+
+    Boundaries ``[b_1 .. b_{n-1}]`` (partition k holds ``b_k <= id < b_{k+1}``) when the row
+    groups are ordered by ``customer_id`` (an integer or string column without nulls); None
+    when the input must be hash-partitioned.
+    """
+    files = _files(src)
+    total, groups = _row_groups(files)
+    if partitions is not None and partitions < 1:
+        raise ValueError(f"partitions must be >= 1, got {partitions}")
+    n = partitions or max(1, math.ceil(total / ROWS_PER_PARTITION))
+    dtype = pl.scan_parquet(files[0]).collect_schema().get(CID)
+    ordered = (dtype == pl.String or dtype.is_integer()) and all(g[1] is not None for g in groups) and all(
+        a[2] <= b[1] for a, b in zip(groups, groups[1:]))
+    if n == 1 or not ordered:
+        return n, None
+    # cut at row-group starts, near equal row counts; equal ids across a cut stay together
+    # because the filter is on the id value, not on the row group
+    bounds, acc, target = [], 0, total / n
+    for rows, lo, _ in groups:
+        if acc >= target * (len(bounds) + 1) and (not bounds or lo > bounds[-1]) and len(bounds) < n - 1:
+            bounds.append(lo)
+        acc += rows
+    if len(bounds) + 1 < n:  # too few row groups to cut n ranges: hash instead
+        return n, None
+    return n, bounds
+
+
+def _range_filter(bounds: list, k: int) -> pl.Expr:
+    cid = pl.col(CID)
+    out = pl.lit(True)
+    if k > 0:
+        out = out & (cid >= bounds[k - 1])
+    if k < len(bounds):
+        out = out & (cid < bounds[k])
+    return out
+
+
+class _Progress:
+    """A plain one-line progress bar on stderr (redrawn on a terminal, a line per step else)."""
+
+    def __init__(self, total: int, what: str, *, enabled: bool):
+        self.total, self.what, self.enabled = total, what, enabled
+        self.tty = enabled and sys.stderr.isatty()
+        self.start = self.last = time.perf_counter()
+
+    def update(self, done: int, rows: int, *, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if not (final or self.tty or now - self.last >= 5.0):
+            return
+        self.last = now
+        secs = now - self.start
+        rate = rows / secs if secs > 0 else 0.0
+        left = secs / done * (self.total - done) if done else 0.0
+        bar = "#" * round(20 * done / self.total) + "." * (20 - round(20 * done / self.total))
+        line = (f"{self.what} [{bar}] {done}/{self.total} partitions, {rows:,} rows, "
+                f"{rate / 1e6:.2f} M rows/s, {secs:,.0f} s" + ("" if final else f", ~{left:,.0f} s left"))
+        print(("\r" + line) if self.tty else line, end="\n" if final or not self.tty else "",
+              file=sys.stderr, flush=True)
+
+    def note(self, text: str) -> None:
+        if self.enabled:
+            print(text, file=sys.stderr, flush=True)
+
+
+def _prepare_out(out: Path) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not (out / MANIFEST).exists() and not (out / STAGING).exists():
+            raise FileExistsError(f"output directory {out} is not empty and holds no tierlib ledger; "
+                                  "remove it or choose another")
+        shutil.rmtree(out)  # a previous ledger written by rate_dataset: replace it
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _scheme_dir(s: Scheme) -> str:
+    return s.key.replace(":", "-")
+
+
+def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], out_dir: str | Path, *,
+                 partitions: int | None = None, progress: bool = True) -> dict:
+    """Rate a parquet panel (file, directory or glob) partition by partition into ``out_dir``.
+
+    Parameters
+    ----------
+    src : a parquet file, a directory of parquet files, or a glob; may be larger than memory.
+    schemes : as for :func:`tierlib.rate` (an id, ``"all"``, a Scheme, or a list of them).
+    out_dir : directory for the ledger: ``<scheme>/part-<k>.parquet`` and ``_tierlib.json``.
+        An existing ledger written by this function is replaced; any other non-empty
+        directory is refused.
+    partitions : number of customer partitions; default ``ceil(rows / ROWS_PER_PARTITION)``.
+    progress : draw a progress bar on stderr.
+
+    Returns
+    -------
+    The manifest (also written to ``out_dir/_tierlib.json``): schemes, partitions, how they
+    were cut, panel rows and ledger rows.
+
+    Examples
+    --------
+    >>> import tempfile, datetime as dt, polars as pl
+    >>> from pathlib import Path
+    >>> d = Path(tempfile.mkdtemp())
+    >>> months = [dt.date(2024, m, 1) for m in range(1, 9)]
+    >>> pl.DataFrame({"customer_id": ["c1"] * 8 + ["c2"] * 8, "month": months * 2,
+    ...               "join_month": dt.date(2024, 1, 1), "billed": [150.0] * 8 + [30.0] * 8}
+    ...              ).write_parquet(d / "panel.parquet")
+    >>> m = rate_dataset(d / "panel.parquet", "unicom_vip", d / "ledger", partitions=2, progress=False)
+    >>> m["ledger_rows"], m["partitions"]
+    (16, 2)
+    >>> read_ledger(d / "ledger").filter(pl.col("month") == dt.date(2024, 8, 1))["tier"].to_list()
+    ['silver', 'none']
+    """
+    plan = resolve(schemes)
+    out = Path(out_dir)
+    files = _files(src)
+    n, bounds = plan_partitions(src, partitions)
+    _prepare_out(out)
+    bar = _Progress(n, "rating", enabled=progress)
+    t0 = time.perf_counter()
+    staging = out / STAGING
+    if bounds is None and n > 1:
+        bar.note(f"partitioning {len(files)} file(s) by customer into {n} partitions (one streaming pass) ...")
+        part = (pl.col(CID).hash(seed=0) % n).alias("_part")
+        pl.scan_parquet(files).with_columns(part).sink_parquet(
+            pl.PartitionBy(staging, key="_part", include_key=False), mkdir=True)
+        bar.note(f"partitioned in {time.perf_counter() - t0:,.0f} s")
+    for s in plan:
+        (out / _scheme_dir(s)).mkdir()
+    panel_rows = ledger_rows = 0
+    bar.start = time.perf_counter()
+    for k in range(n):
+        if bounds is None and n > 1:
+            pdir = staging / f"_part={k}"
+            if not pdir.exists():  # no customer hashed here
+                bar.update(k + 1, panel_rows)
+                continue
+            panel = pl.read_parquet(sorted(pdir.rglob("*.parquet")), hive_partitioning=False)
+        elif bounds is None:
+            panel = pl.read_parquet(files)
+        else:
+            panel = pl.scan_parquet(files).filter(_range_filter(bounds, k)).collect()
+        if panel.height:
+            for s, ledger in zip(plan, rate_many(_validate(panel), plan)):
+                ledger.write_parquet(out / _scheme_dir(s) / f"part-{k:05d}.parquet")
+                ledger_rows += ledger.height
+                del ledger
+        panel_rows += panel.height
+        del panel
+        bar.update(k + 1, panel_rows)
+    bar.update(n, panel_rows, final=True)
+    if staging.exists():
+        shutil.rmtree(staging)
+    manifest = {"schemes": [s.key for s in plan], "dirs": [_scheme_dir(s) for s in plan],
+                "partitions": n, "partitioning": "hash" if bounds is None and n > 1 else "range",
+                "panel_rows": panel_rows, "ledger_rows": ledger_rows,
+                "source": [str(f) for f in files], "seconds": round(time.perf_counter() - t0, 1)}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+def _validate(panel: pl.DataFrame) -> pl.DataFrame:
+    from tierlib.panel import validate
+
+    return validate(panel)
+
+
+def read_ledger(out_dir: str | Path, scheme: str | None = None, *, lazy: bool = False
+                ) -> pl.DataFrame | pl.LazyFrame:
+    """Read a ledger written by :func:`rate_dataset` (all schemes, or one)."""
+    out = Path(out_dir)
+    meta = json.loads((out / MANIFEST).read_text())
+    dirs = dict(zip(meta["schemes"], meta["dirs"]))
+    if scheme is not None and scheme not in dirs:
+        raise ValueError(f"scheme '{scheme}' is not in the ledger at {out} (has: {', '.join(dirs)})")
+    pick = [dirs[scheme]] if scheme else list(dirs.values())
+    files = [f for d in pick for f in sorted((out / d).glob("part-*.parquet"))]
+    if not files:
+        lf = pl.LazyFrame()
+    else:
+        lf = pl.scan_parquet(files, hive_partitioning=False)
+    return lf if lazy else lf.collect()
