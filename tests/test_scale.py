@@ -114,3 +114,14 @@ def test_cli_refuses_a_foreign_directory_and_reports_bad_panels(tmp_path, panel,
     panel.head(100).with_columns(billed=pl.lit(-1.0)).write_parquet(bad)
     assert main(["rate", str(bad), "--out", str(tmp_path / "l2"), "-q"]) == 2
     assert "negative money" in capsys.readouterr().err
+
+
+def test_hash_partitioning_without_polars_partitioned_sink(tmp_path, panel, monkeypatch, expected):
+    # pl.PartitionBy is an unstable polars API: the pyarrow fallback gives the same ledger
+    monkeypatch.delattr(pl, "PartitionBy")
+    src = tmp_path / "panel.parquet"
+    panel.sample(fraction=1.0, shuffle=True, seed=4).write_parquet(src)
+    m = rate_dataset(src, "all", tmp_path / "ledger", partitions=3, progress=False)
+    assert m["partitioning"] == "hash"
+    assert_frame_equal(_plain(read_ledger(tmp_path / "ledger")), expected)
+    _assert_never_split(tmp_path / "ledger", tierlib.schemes())

@@ -21,11 +21,13 @@ size: about ``ROWS_PER_PARTITION`` panel rows are in memory at a time.
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
@@ -51,7 +53,7 @@ def _files(src: str | Path) -> list[Path]:
     elif p.exists():
         files = [p]
     else:
-        files = sorted(Path(x) for x in __import__("glob").glob(str(src), recursive=True))
+        files = sorted(Path(x) for x in glob.glob(str(src), recursive=True))
     if not files:
         raise FileNotFoundError(f"no parquet file at {src}")
     return files
@@ -189,8 +191,10 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     >>> m = rate_dataset(d / "panel.parquet", "unicom_vip", d / "ledger", partitions=2, progress=False)
     >>> m["ledger_rows"], m["partitions"]
     (16, 2)
-    >>> read_ledger(d / "ledger").filter(pl.col("month") == dt.date(2024, 8, 1))["tier"].to_list()
+    >>> last = read_ledger(d / "ledger").filter(pl.col("month") == dt.date(2024, 8, 1))
+    >>> last.sort("customer_id")["tier"].to_list()
     ['silver', 'none']
+    >>> shutil.rmtree(d)
     """
     plan = resolve(schemes)
     out = Path(out_dir)
@@ -202,42 +206,73 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     staging = out / STAGING
     if bounds is None and n > 1:
         bar.note(f"partitioning {len(files)} file(s) by customer into {n} partitions (one streaming pass) ...")
-        part = (pl.col(CID).hash(seed=0) % n).alias("_part")
-        pl.scan_parquet(files).with_columns(part).sink_parquet(
-            pl.PartitionBy(staging, key="_part", include_key=False), mkdir=True)
+        _hash_partition(files, staging, n)
         bar.note(f"partitioned in {time.perf_counter() - t0:,.0f} s")
     for s in plan:
         (out / _scheme_dir(s)).mkdir()
     panel_rows = ledger_rows = 0
     bar.start = time.perf_counter()
-    for k in range(n):
-        if bounds is None and n > 1:
-            pdir = staging / f"_part={k}"
-            if not pdir.exists():  # no customer hashed here
-                bar.update(k + 1, panel_rows)
-                continue
-            panel = pl.read_parquet(sorted(pdir.rglob("*.parquet")), hive_partitioning=False)
-        elif bounds is None:
-            panel = pl.read_parquet(files)
-        else:
-            panel = pl.scan_parquet(files).filter(_range_filter(bounds, k)).collect()
-        if panel.height:
-            for s, ledger in zip(plan, rate_many(_validate(panel), plan)):
-                ledger.write_parquet(out / _scheme_dir(s) / f"part-{k:05d}.parquet")
-                ledger_rows += ledger.height
-                del ledger
-        panel_rows += panel.height
-        del panel
-        bar.update(k + 1, panel_rows)
+    # parquet encoding runs in a writer thread (polars releases the GIL) while the next
+    # partition is rated; at most one partition's ledgers wait to be written
+    writer = ThreadPoolExecutor(max_workers=1)
+    pending: list = []
+    try:
+        for k in range(n):
+            panel = _read_partition(files, staging, bounds, n, k)
+            ledgers = []
+            if panel is not None and panel.height:
+                ledgers = [(s, ledger) for s, ledger in zip(plan, rate_many(_validate(panel), plan))]
+                panel_rows += panel.height
+            del panel
+            for f in pending:
+                f.result()
+            pending = [writer.submit(ledger.write_parquet, out / _scheme_dir(s) / f"part-{k:05d}.parquet")
+                       for s, ledger in ledgers]
+            ledger_rows += sum(ledger.height for _, ledger in ledgers)
+            del ledgers
+            bar.update(k + 1, panel_rows)
+        for f in pending:
+            f.result()
+    finally:
+        writer.shutdown(wait=True, cancel_futures=True)
     bar.update(n, panel_rows, final=True)
     if staging.exists():
         shutil.rmtree(staging)
     manifest = {"schemes": [s.key for s in plan], "dirs": [_scheme_dir(s) for s in plan],
-                "partitions": n, "partitioning": "hash" if bounds is None and n > 1 else "range",
+                "partitions": n, "partitioning": "none" if n == 1 else "hash" if bounds is None else "range",
                 "panel_rows": panel_rows, "ledger_rows": ledger_rows,
                 "source": [str(f) for f in files], "seconds": round(time.perf_counter() - t0, 1)}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def _hash_partition(files: list[Path], staging: Path, n: int) -> None:
+    """Write ``staging/_part=<k>/*.parquet``, k = hash(customer_id) mod n, in one streaming pass."""
+    part = (pl.col(CID).hash(seed=0) % n).alias("_part")
+    if hasattr(pl, "PartitionBy"):  # polars' streaming partitioned sink (unstable API)
+        pl.scan_parquet(files).with_columns(part).sink_parquet(
+            pl.PartitionBy(staging, key="_part", include_key=False), mkdir=True)
+        return
+    import pyarrow.dataset as ds  # fallback: batch by batch, a file per batch and partition
+
+    for j, batch in enumerate(ds.dataset([str(f) for f in files], format="parquet").to_batches()):
+        frame = pl.from_arrow(batch).with_columns(part)
+        for (k,), piece in frame.partition_by("_part", as_dict=True, include_key=False).items():
+            d = staging / f"_part={k}"
+            d.mkdir(parents=True, exist_ok=True)
+            piece.write_parquet(d / f"batch-{j:06d}.parquet")
+
+
+def _read_partition(files: list[Path], staging: Path, bounds: list | None, n: int, k: int
+                    ) -> pl.DataFrame | None:
+    if bounds is not None:
+        return pl.scan_parquet(files).filter(_range_filter(bounds, k)).collect()
+    if n == 1:
+        return pl.read_parquet(files)
+    pdir = staging / f"_part={k}"
+    if not pdir.exists():  # no customer hashed here
+        return None
+    return pl.read_parquet(sorted(pdir.rglob("*.parquet")), hive_partitioning=False)
 
 
 def _validate(panel: pl.DataFrame) -> pl.DataFrame:
