@@ -68,7 +68,7 @@ def _wsum_kernel(x, i, lo, hi, out):  # pragma: no cover
     # the obvious loop's order, so a row's sum never depends on other customers' rows
     for r in range(x.shape[0]):
         acc = 0.0
-        for j in range(r - min(lo[r], i[r]), r - hi[r] + 1):
+        for j in range(r - min(lo[r], i[r]), r - max(hi[r], 1) + 1):
             acc += x[j]
         out[r] = acc
     return out
@@ -79,7 +79,7 @@ def _wsum_fixed_kernel(x, i, lo, hi, out):  # pragma: no cover
     # the same with the same offsets on every row
     for r in range(x.shape[0]):
         acc = 0.0
-        for j in range(r - min(lo, i[r]), r - hi + 1):
+        for j in range(r - min(lo, i[r]), r - max(hi, 1) + 1):
             acc += x[j]
         out[r] = acc
     return out
@@ -122,11 +122,11 @@ def wsum_range(col: str | pl.Expr, lo: int | pl.Expr, hi: int | pl.Expr) -> pl.E
     """
     c = pl.col(col) if isinstance(col, str) else col
     fields = [c.alias("x"), pl.col("_i").cast(pl.Int32)]
-    if isinstance(lo, int) and isinstance(hi, int):
+    if isinstance(lo, int) and isinstance(hi, int):  # the same window on every row
         return pl.struct(fields).map_batches(lambda b: _window_batch(b, lo, hi), return_dtype=pl.Float64)
-    fields += [pl.lit(lo) if isinstance(lo, int) else lo, pl.lit(hi) if isinstance(hi, int) else hi]
-    fields[2:] = [fields[2].cast(pl.Int32).alias("lo"), fields[3].cast(pl.Int32).alias("hi")]
-    return pl.struct(fields).map_batches(_window_batch, return_dtype=pl.Float64)
+    bounds = [(pl.lit(v) if isinstance(v, int) else v).cast(pl.Int32).alias(name)
+              for name, v in (("lo", lo), ("hi", hi))]
+    return pl.struct(*fields, *bounds).map_batches(_window_batch, return_dtype=pl.Float64)
 
 
 def wsum(col: str | pl.Expr, n: int | None) -> pl.Expr:
