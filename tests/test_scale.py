@@ -125,3 +125,15 @@ def test_hash_partitioning_without_polars_partitioned_sink(tmp_path, panel, monk
     assert m["partitioning"] == "hash"
     assert_frame_equal(_plain(read_ledger(tmp_path / "ledger")), expected)
     _assert_never_split(tmp_path / "ledger", tierlib.schemes())
+
+
+def test_cli_summary_matches_in_memory_summary(tmp_path, panel, capsys):
+    # the out-of-core summary is assembled from partitions without reading the ledger back
+    src = tmp_path / "panel.parquet"
+    panel.write_parquet(src, row_group_size=400)
+    assert main(["rate", str(src), "--out", str(tmp_path / "a"), "--partitions", "4", "-q"]) == 0
+    assert main(["rate", str(src), "--out", str(tmp_path / "b.parquet")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    table = [line for line in out if line.startswith("│")]
+    half = len(table) // 2
+    assert table[:half] == table[half:]

@@ -55,8 +55,11 @@ def _schemes_arg(values: list[str] | None) -> list[str]:
 def _summary(ledger: pl.DataFrame) -> pl.DataFrame:
     """Customers per tier in the latest month of each scheme."""
     last = ledger.filter(pl.col("month") == pl.col("month").max())
-    return (last.group_by("scheme", "rank", "tier").agg(customers=pl.len())
-            .with_columns(share=(pl.col("customers") / pl.col("customers").sum().over("scheme")).round(4))
+    return _shares(last.group_by("scheme", "rank", "tier").agg(customers=pl.len()))
+
+
+def _shares(counts: pl.DataFrame) -> pl.DataFrame:
+    return (counts.with_columns(share=(pl.col("customers") / pl.col("customers").sum().over("scheme")).round(4))
             .sort("scheme", "rank").with_columns(pl.col("scheme", "tier").cast(pl.String)))
 
 
@@ -73,7 +76,7 @@ def _out_of_core(a: argparse.Namespace) -> bool:
 
 def cmd_rate_partitioned(a: argparse.Namespace) -> int:
     """Rate a parquet panel larger than memory into a partitioned ledger (tierlib.scale)."""
-    from tierlib.scale import rate_dataset, read_ledger
+    from tierlib.scale import rate_dataset
 
     src = Path(a.panel)
     if not src.exists():
@@ -86,10 +89,10 @@ def cmd_rate_partitioned(a: argparse.Namespace) -> int:
         raise UserError(str(e)) from None
     print(f"wrote {m['ledger_rows']:,} ledger rows ({len(m['schemes'])} schemes, {m['partitions']} "
           f"partitions) to {a.out}")
-    last = read_ledger(a.out, lazy=True).select("scheme", "month", "rank", "tier")
-    last = last.filter(pl.col("month") == pl.col("month").max()).collect()
+    counts = pl.DataFrame(m["latest_month_tiers"], schema={"scheme": pl.String, "rank": pl.Int8,
+                                                           "tier": pl.String, "customers": pl.UInt32})
     with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True):
-        print(_summary(last))
+        print(_shares(counts))
     return 0
 
 

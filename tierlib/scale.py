@@ -216,6 +216,7 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     # partition is rated; at most one partition's ledgers wait to be written
     writer = ThreadPoolExecutor(max_workers=1)
     pending: list = []
+    latest: list[pl.DataFrame] = []
     try:
         for k in range(n):
             panel = _read_partition(files, staging, bounds, n, k)
@@ -223,6 +224,7 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
             if panel is not None and panel.height:
                 ledgers = [(s, ledger) for s, ledger in zip(plan, rate_many(_validate(panel), plan))]
                 panel_rows += panel.height
+                latest += [_latest_tiers(ledger) for _, ledger in ledgers]
             del panel
             for f in pending:
                 f.result()
@@ -241,7 +243,8 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     manifest = {"schemes": [s.key for s in plan], "dirs": [_scheme_dir(s) for s in plan],
                 "partitions": n, "partitioning": "none" if n == 1 else "hash" if bounds is None else "range",
                 "panel_rows": panel_rows, "ledger_rows": ledger_rows,
-                "source": [str(f) for f in files], "seconds": round(time.perf_counter() - t0, 1)}
+                "source": [str(f) for f in files], "seconds": round(time.perf_counter() - t0, 1),
+                **_latest_summary(latest)}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
 
@@ -261,6 +264,29 @@ def _hash_partition(files: list[Path], staging: Path, n: int) -> None:
             d = staging / f"_part={k}"
             d.mkdir(parents=True, exist_ok=True)
             piece.write_parquet(d / f"batch-{j:06d}.parquet")
+
+
+def _latest_tiers(ledger: pl.DataFrame) -> pl.DataFrame:
+    """Customers per (scheme, tier) in the ledger's latest month (a few rows)."""
+    last = ledger.filter(pl.col("month") == pl.col("month").max())
+    return (last.group_by("scheme", "month", "rank", "tier").agg(customers=pl.len())
+            .with_columns(pl.col("scheme", "tier").cast(pl.String)))
+
+
+def _latest_summary(parts: list[pl.DataFrame]) -> dict:
+    """Tier counts in the panel's latest month, from the partitions' own latest months.
+
+    A partition whose latest month is earlier has no customer in the panel's latest month,
+    so summing the partitions at the overall latest month counts every customer once, without
+    reading the ledger back (which at billions of rows would not fit in memory).
+    """
+    if not parts:
+        return {"latest_month": None, "latest_month_tiers": []}
+    counts = pl.concat(parts)
+    top = counts["month"].max()
+    tiers = (counts.filter(pl.col("month") == top).group_by("scheme", "rank", "tier")
+             .agg(pl.col("customers").sum()).sort("scheme", "rank"))
+    return {"latest_month": str(top), "latest_month_tiers": tiers.to_dicts()}
 
 
 def _read_partition(files: list[Path], staging: Path, bounds: list | None, n: int, k: int
