@@ -4,6 +4,11 @@ Data flows one way: a validated panel gets the month index (``_t``), the rule mo
 scheme adds its score, eligibility and per-row thresholds, then :func:`finish` turns them into
 the ledger of docs/CONTRACT.md. The only sequential step, the holding (validity) policy of
 RULES.md §2, is a compiled per-customer scan (:func:`_hold_kernel`).
+
+Speed (benchmarks/RESULTS.md): rows arrive sorted by customer and month with contiguous
+months, so nothing groups by ``customer_id`` (a hash of every row, slow on string ids): a
+customer's first row is where the id changes, ``_i`` counts its rows, and windows are
+compiled loops over row offsets (:func:`wsum_range`), summed oldest first like the reference.
 """
 
 from __future__ import annotations
