@@ -185,9 +185,10 @@ def test_features_lazy_equals_eager(vip_ledger):
     assert churn_features(p.lazy(), led.lazy()).collect().equals(churn_features(p, led))
 
 
-@pytest.mark.parametrize("base", ["hgb", "logistic"])
-def test_churn_model_passes_sklearn_estimator_checks(base):
-    check_estimator(ChurnModel(base=base, max_iter=20, min_samples_leaf=5, random_state=0))
+@pytest.mark.parametrize("params", [{"base": "hgb"}, {"base": "logistic"}, {"method": "sigmoid", "adjust": (0,)}],
+                         ids=["hgb", "logistic", "sigmoid-adjusted"])
+def test_churn_model_passes_sklearn_estimator_checks(params):
+    check_estimator(ChurnModel(max_iter=5, min_samples_leaf=5, random_state=0, **params))
 
 
 def test_churn_model_calibrates_on_the_latest_time_slice():
@@ -200,6 +201,22 @@ def test_churn_model_calibrates_on_the_latest_time_slice():
     assert m.train_rows_ == 1500  # times 0..4: times 5 and 6 are the gap
     with pytest.raises(ValueError, match="Only binary"):
         ChurnModel().fit(X, t % 3)
+
+
+def test_calibration_adjustment_learns_what_the_base_model_missed():
+    # the base model sees only x0; the calibration slice learns the effect of x1 on top
+    rng = np.random.default_rng(1)
+    t = np.repeat(np.arange(8), 5000)
+    X = np.column_stack([rng.normal(size=t.size), rng.integers(0, 3, t.size)])
+    y = rng.random(t.size) < 1 / (1 + np.exp(-(-3 + 0.5 * X[:, 0] + 0.6 * X[:, 1] * (t >= 4))))
+    X_seen = np.column_stack([X[:, 0], np.where(t >= 4, X[:, 1], 0)])  # x1 only known later
+    m = ChurnModel(base="logistic", calibration_size=4, adjust=(1,), random_state=0).fit(X_seen, y, time=t)
+    assert m.calibrator_.beta_[1] == pytest.approx(0.6, abs=0.15)
+    late = t >= 4
+    p = m.predict_proba(X_seen[late])[:, 1]
+    for level in (0, 2):
+        sel = X_seen[late, 1] == level
+        assert p[sel].mean() == pytest.approx(y[late][sel].mean(), rel=0.1)
 
 
 def test_fit_split_is_forward_in_time_with_gaps(fit):

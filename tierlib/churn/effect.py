@@ -23,6 +23,9 @@ from tierlib.churn.rd import bootstrap_weights, local_rate, naive_rates
 
 __all__ = ["DropEffect", "drop_effect", "rerating_events", "ASSUMPTIONS"]
 
+#: Fewest leavers on each side of the floor for an estimate worth reading.
+MIN_EVENTS = 20
+
 ASSUMPTIONS = (
     "Continuity: without the drop, churn would change smoothly in the score across the floor "
     "(nothing else happens exactly at the floor).",
@@ -111,15 +114,29 @@ class DropEffect:
                    "log-linear Poisson fits of churn per customer-month on each side, triangular "
                    "kernel; percentile bootstrap over customers")
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Reasons not to read the estimate at face value (empty when none)."""
+        out = []
+        if min(self.events_below, self.events_above) < MIN_EVENTS:
+            out.append(f"only {self.events_below} leavers below and {self.events_above} above the floor "
+                       f"within the bandwidth (fewer than {MIN_EVENTS} on a side): no reliable estimate; "
+                       "use more customers or months, or a wider bandwidth")
+        if self.first_stage[0] - self.first_stage[1] < 0.5:
+            out.append(f"the floor decides little: {self.first_stage[0]:.0%} of re-ratings below it drop, "
+                       f"{self.first_stage[1]:.0%} above it")
+        return tuple(out)
+
     def summary(self) -> str:
         lo, hi = self.ci
         nlo, nhi = self.naive_ci
+        warn = "".join(f" WARNING: {w}." for w in self.warnings)
         return (f"tier drop x{self.hazard_ratio:.2f} churn hazard over {self.window} months "
                 f"({self.level:.0%} CI {lo:.2f}-{hi:.2f}; one-sided p(HR<=1) {self.p_value:.3f}); "
                 f"RD at the floor, bandwidth {self.bandwidth:.0%} of the floor, {self.n_below} "
                 f"re-ratings below ({self.events_below} churned) and {self.n_above} above "
                 f"({self.events_above} churned). Naive (after any drop vs other months): "
-                f"x{self.naive_ratio:.2f} ({nlo:.2f}-{nhi:.2f}).")
+                f"x{self.naive_ratio:.2f} ({nlo:.2f}-{nhi:.2f})." + warn)
 
 
 def _rd(x, ev, ex, dropped, w_cust, cust, bw):

@@ -21,7 +21,7 @@ FEATURES = [
     "spend_1", "spend_3", "spend_12", "trend", "tenure", "rank", "gap", "months_to_expiry",
     "held_by_validity", "to_next_rel", "arrears_1", "arrears_6", "suspensions_12",
     "dropped_now", "months_since_drop", "account_type_code", "enterprise", "window_complete",
-    "month_of_year",
+    "month_of_year", "drop_months_ahead",
 ]
 
 
@@ -115,6 +115,9 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
             {a: i for i, a in enumerate(ACCOUNT_TYPES)}, default=None, return_dtype=pl.Int8),
         enterprise=pl.col("segment") == SEGMENTS[1],
         month_of_year=pl.col("month").dt.month(),
+        # months of the target window after the re-rating that drops a tier held only by validity
+        drop_months_ahead=pl.when((pl.col("to_keep") < 0) & pl.col("months_to_expiry").is_not_null())
+        .then((k - 1 - pl.col("months_to_expiry")).clip(0, k)).otherwise(0),
         revenue=pl.when(known_3).then(spend_3).otherwise(pl.col("plan_fee")),
         y=(churn_t - pl.col("_t")).is_between(0, k - 1).fill_null(False),
         observed=pl.col("_t") + k - 1 <= seen_to,

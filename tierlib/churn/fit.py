@@ -68,6 +68,7 @@ class ChurnFit:
     Attributes
     ----------
     model : ChurnModel
+    adjust : the features that also enter the calibration (a logistic adjustment)
     k, horizon, margin : the target window and the near-drop settings used
     periods : dict period -> (first month, last month) for ``train``, ``calibration``, ``test``
     metrics : held-out (test period) ROC-AUC, PR-AUC, Brier score, ECE, churn rate, mean p;
@@ -79,6 +80,7 @@ class ChurnFit:
     """
 
     model: ChurnModel
+    adjust: tuple[str, ...]
     k: int
     horizon: int
     margin: float
@@ -105,7 +107,8 @@ def _month(t: int) -> dt.date:
 
 def fit_churn(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.LazyFrame, *, k: int = 3,
               horizon: int = 3, margin: float = 0.10, test_months: int = 6,
-              calibration_months: int = 6, model: ChurnModel | None = None, bins: int = 10,
+              calibration_months: int = 6, model: ChurnModel | None = None,
+              adjust: tuple[str, ...] = ("drop_months_ahead",), bins: int = 10,
               random_state: int | None = 0) -> ChurnFit:
     """Fit a calibrated churn model with a time-based split and score every ledger row.
 
@@ -123,8 +126,13 @@ def fit_churn(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.Lazy
     test_months, calibration_months : int
         Lengths of the held-out and calibration periods, in as-of months.
     model : ChurnModel, optional
-        An unfitted model to use (its ``calibration_size`` and ``gap`` are set here);
-        default ``ChurnModel(random_state=random_state)``.
+        An unfitted model to use (its ``calibration_size``, ``gap`` and ``adjust`` are set
+        here); default ``ChurnModel(random_state=random_state)``.
+    adjust : features (of :data:`FEATURES`) that also enter the calibration as a logistic
+        adjustment. The default, ``drop_months_ahead``, lets the calibration months correct
+        the risk of tiers about to expire: a panel's first year holds few expiries (its
+        customers' tiers start with the panel), so the training months can teach the base
+        model little about them.
     bins : int
         Bins of the calibration table and of the ECE.
 
@@ -153,7 +161,11 @@ def fit_churn(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.Lazy
     test_t0 = obs_t[-test_months]
     fit_rows = feats.filter(pl.col("observed") & (pl.col("t") <= test_t0 - k))
     m = (model if model is not None else ChurnModel(random_state=random_state))
-    m = m.set_params(calibration_size=calibration_months, gap=k - 1)
+    unknown = [a for a in adjust if a not in FEATURES]
+    if unknown:
+        raise ValueError(f"adjust: {unknown} are not features ({', '.join(FEATURES)})")
+    m = m.set_params(calibration_size=calibration_months, gap=k - 1,
+                     adjust=tuple(FEATURES.index(a) for a in adjust))
     X = feature_matrix(fit_rows)
     m.fit(X, fit_rows["y"].to_numpy(), time=fit_rows["t"].to_numpy())
     cal_t0 = int(m.calibration_start_)
@@ -164,15 +176,16 @@ def fit_churn(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.Lazy
               .when(t < cal_t0 - (k - 1)).then(pl.lit("train"))
               .otherwise(pl.lit("gap")))
     raw = m.predict_raw(feature_matrix(feats))
-    scored = feats.with_columns(period=period, p=pl.Series(m.calibrator_.predict(raw)),
-                                p_raw=pl.Series(raw)).select(SCORED)
+    Z = feats.select(adjust).to_numpy().astype(float) if adjust else None
+    scored = feats.with_columns(period=period, p=pl.Series(m.calibrator_.predict(raw, Z)),
+                                p_raw=pl.Series(raw)).select(*SCORED, *[a for a in adjust if a not in SCORED])
     test = scored.filter(pl.col("period") == "test")
     nd = test.filter(pl.col("expiring") | pl.col("near_floor"))
     y, p = test["y"].to_numpy().astype(int), test["p"].to_numpy()
     periods = {name: (_month(g["t"].min()), _month(g["t"].max()))
                for (name,), g in scored.filter(pl.col("period").is_in(["train", "calibration", "test"]))
                .group_by("period")}
-    return ChurnFit(model=m, k=k, horizon=horizon, margin=margin, periods=periods,
+    return ChurnFit(model=m, adjust=tuple(adjust), k=k, horizon=horizon, margin=margin, periods=periods,
                     metrics=_metrics(p, y, bins=bins),
                     metrics_near_drop=_metrics(nd["p"].to_numpy(), nd["y"].to_numpy().astype(int), bins=bins),
                     calibration=calibration_table(p, y, bins=bins), scored=scored)

@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -14,7 +13,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-__all__ = ["ChurnModel", "fit_calibrator"]
+from tierlib.churn.calibration import Calibrator
+
+__all__ = ["ChurnModel"]
 
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
@@ -45,6 +46,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     max_train_rows : int or None
         Train the base model on at most this many rows, drawn at random (speed). The
         calibration slice is never subsampled, so the probabilities stay calibrated.
+    adjust : tuple of int
+        Columns of X that also enter the calibration, as a logistic adjustment on top of the
+        calibration map (see :class:`~tierlib.churn.calibration.Calibrator`).
     random_state : int, RandomState or None
         Seeds the base model.
 
@@ -53,7 +57,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
     base_estimator_ : the fitted base model
-    calibrator_ : the fitted monotone map raw score -> probability (``.predict``)
+    calibrator_ : :class:`~tierlib.churn.calibration.Calibrator`, raw score -> probability
     n_iter_ : int, iterations of the base model
     train_rows_, calibration_rows_ : int, rows used by each step
     calibration_start_ : the first time value of the calibration slice
@@ -74,7 +78,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                  gap: int = 0, max_iter: int = 200, learning_rate: float = 0.05,
                  max_leaf_nodes: int = 15, min_samples_leaf: int = 100,
                  l2_regularization: float = 1.0, C: float = 1.0, max_train_rows: int | None = None,
-                 random_state=None):
+                 adjust: tuple = (), random_state=None):
         self.base = base
         self.method = method
         self.calibration_size = calibration_size
@@ -86,6 +90,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.l2_regularization = l2_regularization
         self.C = C
         self.max_train_rows = max_train_rows
+        self.adjust = adjust
         self.random_state = random_state
 
     def _make_base(self):
@@ -149,6 +154,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if self.gap < 0:
             raise ValueError(f"gap must be >= 0, got {self.gap}")
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        if any(not 0 <= int(j) < X.shape[1] for j in self.adjust):
+            raise ValueError(f"adjust {self.adjust} names columns outside X's {X.shape[1]}")
         y_type = type_of_target(y, input_name="y", raise_unknown=True)
         if y_type != "binary":
             raise ValueError(f"Only binary classification is supported. The type of the target is {y_type}.")
@@ -167,8 +174,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if empty.any():  # an all-missing column breaks HistGradientBoosting's binning (sklearn 1.9)
             Xt = np.where(empty, 0.0, Xt)
         self.base_estimator_ = self._make_base().fit(Xt, y01[train])
-        self.calibrator_ = fit_calibrator(self.base_estimator_.predict_proba(X[cal])[:, 1],
-                                          y01[cal], method=self.method)
+        self.calibrator_ = Calibrator(self.method).fit(
+            self.base_estimator_.predict_proba(X[cal])[:, 1], y01[cal], X[cal][:, list(self.adjust)])
         self.train_rows_, self.calibration_rows_ = int(train.sum()), int(cal.sum())
         n_iter = getattr(self.base_estimator_, "n_iter_", None)
         if n_iter is None:  # the logistic pipeline
@@ -185,7 +192,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Calibrated probabilities, shape (n_samples, 2), columns in ``classes_`` order."""
         check_is_fitted(self)
-        p = self.calibrator_.predict(self.predict_raw(X))
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        p = self.calibrator_.predict(self.base_estimator_.predict_proba(X)[:, 1], X[:, list(self.adjust)])
         return np.column_stack([1 - p, p])
 
     def predict(self, X):
@@ -198,26 +206,3 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = False
         tags.input_tags.allow_nan = True
         return tags
-
-
-class _Sigmoid:
-    """Platt scaling on the logit of the raw score."""
-
-    def __init__(self, raw, y):
-        self.lr = LogisticRegression(C=1e6).fit(_logit(raw)[:, None], y)
-
-    def predict(self, raw):
-        return self.lr.predict_proba(_logit(raw)[:, None])[:, 1]
-
-
-def _logit(p):
-    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def fit_calibrator(raw, y, *, method: str = "isotonic", sample_weight=None):
-    """A monotone map raw score -> probability, fit on a calibration slice (``.predict``)."""
-    if method == "isotonic":
-        return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
-            raw, y, sample_weight=sample_weight)
-    return _Sigmoid(raw, y)

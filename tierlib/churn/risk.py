@@ -10,7 +10,7 @@ import polars as pl
 from scipy.stats import norm
 
 from tierlib.churn.fit import ChurnFit
-from tierlib.churn.model import fit_calibrator
+from tierlib.churn.calibration import Calibrator
 from tierlib.churn.rd import bootstrap_weights
 
 __all__ = ["ExpectedChurn", "expected_churn", "retention_list", "near_drop_scored"]
@@ -49,9 +49,9 @@ class ExpectedChurn:
     level: float
     by: tuple[str, ...]
     table: pl.DataFrame
-    method: str = ("sum of calibrated probabilities; model interval: isotonic calibration refit on "
-                   "a customer bootstrap of the calibration slice; count interval: normal with "
-                   "Poisson-binomial variance plus the bootstrap variance")
+    method: str = ("sum of calibrated probabilities; model interval: the calibration (map and "
+                   "adjustment) refit on a customer bootstrap of the calibration slice; count "
+                   "interval: normal with Poisson-binomial variance plus the bootstrap variance")
 
     def total(self) -> dict:
         return self.table.filter(pl.col(self.by[0]) == "all").row(0, named=True)
@@ -69,12 +69,13 @@ def _boot_calibrators(fit: ChurnFit, n_boot: int, rng: np.random.Generator):
     """Calibration maps refit on customer-resampled calibration slices."""
     cal = fit.scored.filter(pl.col("period") == "calibration")
     raw, y = cal["p_raw"].to_numpy(), cal["y"].to_numpy().astype(float)
+    Z = cal.select(fit.adjust).to_numpy().astype(float) if fit.adjust else None
     cust = cal.select(pl.concat_str(pl.col("scheme").cast(pl.String), pl.lit("|"),
                                     pl.col("customer_id").cast(pl.String))
                       ).to_series().cast(pl.Categorical).to_physical().to_numpy()
     n = int(cust.max()) + 1
     for w in bootstrap_weights(n, n_boot, rng):
-        yield fit_calibrator(raw, y, method=fit.model.method, sample_weight=w[cust])
+        yield Calibrator(fit.model.method).fit(raw, y, Z, sample_weight=w[cust])
 
 
 def expected_churn(fit: ChurnFit, *, month: dt.date | str | None = None,
@@ -110,13 +111,14 @@ def expected_churn(fit: ChurnFit, *, month: dt.date | str | None = None,
     nd = near_drop_scored(fit, m).with_columns(pl.col(c).cast(pl.String) for c in by)
     rng = np.random.default_rng(random_state)
     raw = nd["p_raw"].to_numpy()
+    Znd = nd.select(fit.adjust).to_numpy().astype(float) if fit.adjust else None
     rev = nd["revenue"].fill_null(0.0).to_numpy()
     groups = nd.select(pl.concat_str([pl.col(c).fill_null("") for c in by], separator="\x1f")).to_series()
     keys, gi = np.unique(groups.to_numpy(), return_inverse=True) if nd.height else (np.array([]), np.array([], int))
     G = keys.size
     boot_n, boot_r = [], []
     for cal in _boot_calibrators(fit, n_boot, rng):
-        pb = cal.predict(raw) if raw.size else raw
+        pb = cal.predict(raw, Znd) if raw.size else raw
         boot_n.append(np.append(np.bincount(gi, pb, minlength=G), pb.sum()))
         boot_r.append(np.append(np.bincount(gi, pb * rev, minlength=G), (pb * rev).sum()))
     bn, br = np.array(boot_n).reshape(n_boot, G + 1), np.array(boot_r).reshape(n_boot, G + 1)
