@@ -325,6 +325,22 @@ def test_drop_effect_result_states_its_design(effects):
     assert e.bins.height <= 20 and set(e.curve["side"]) == {"below: drops", "above: keeps"}
 
 
+# --- charts ---------------------------------------------------------------------------------
+
+def test_charts_are_built_from_small_tables_and_render(fit, effects):
+    import vl_convert as vlc
+
+    from tierlib.churn import charts
+
+    assert charts.risk_band_table(fit, months=12).height < 5000
+    built = [charts.risk_bands(fit, months=12), charts.calibration_chart(fit),
+             charts.expected_by_tier(expected_churn(fit, n_boot=5)), charts.discontinuity(effects[2.5])]
+    for chart in built:
+        spec = chart.to_json()
+        assert len(spec) < 500_000  # aggregated data only
+        assert "<svg" in vlc.vegalite_to_svg(spec)
+
+
 # --- 5. reform churn cost -------------------------------------------------------------------
 
 def test_reform_churn_cost_from_a_simulation(synth, fit, effects):

@@ -51,6 +51,16 @@ def rerating_events(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | p
     (of the held tier, ``score - to_keep`` of the month before), ``score``, ``x`` (``(score -
     floor) / floor``), ``dropped``, ``events`` (1 if the customer leaves in months r ..
     r+window-1), ``exposure`` (months in network observed in that window).
+
+    Examples
+    --------
+    >>> import datetime as dt, tierlib
+    >>> months = [dt.date(2024 + (m - 1) // 12, (m - 1) % 12 + 1, 1) for m in range(1, 16)]
+    >>> p = pl.DataFrame({"customer_id": "c1", "month": months, "join_month": months[0],
+    ...                   "billed": [300.0] * 3 + [100.0] * 12})
+    >>> ev = rerating_events(p, tierlib.rate(p, "unicom_vip"))
+    >>> ev.select("month", "held", "rank", "floor", "dropped", "exposure").row(0)
+    (datetime.date(2025, 2, 1), 2, 0, 300.0, True, 2.0)
     """
     need(ledger, ["customer_id", "month", "scheme", "eligible", "score", "rank", "valid_until",
                   "to_keep"], "ledger")

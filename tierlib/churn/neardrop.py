@@ -24,6 +24,11 @@ def drop_columns(*, horizon: int = 3, margin: float = 0.10) -> list[pl.Expr]:
       horizon``), so the re-rating that drops it falls in months m+1 .. m+horizon.
     - ``near_floor``: the score meets the floor by at most ``margin`` of the floor
       (``0 <= gap <= margin``).
+
+    >>> led = pl.DataFrame({"month": [dt.date(2024, 5, 1)], "valid_until": [dt.date(2024, 6, 1)],
+    ...                     "rank": [2], "score": [280.0], "to_keep": [-20.0]})
+    >>> led.select(drop_columns()).row(0)
+    (300.0, -0.06666666666666667, 1, True, False)
     """
     floor = pl.col("score") - pl.col("to_keep")
     tier_held = (pl.col("rank") > 0) & pl.col("to_keep").is_not_null()

@@ -1,0 +1,162 @@
+"""Accuracy of tierlib.churn against the synthetic generator's known churn hazard, at full size.
+
+    .venv/bin/python benchmarks/bench_churn.py                         # 200,000 customers x 36 months
+    .venv/bin/python benchmarks/bench_churn.py --customers 50000 --coverage 0   # a quick run
+
+Prints, on a seed not used in development:
+  1. the churn model on the held-out months: ROC-AUC, PR-AUC, Brier, ECE; the ROC-AUC of the
+     generator's own current-month hazard (the best any model could rank by today's risk);
+  2. expected churners among near-drop customers vs the truth (sum of the generator's monthly
+     hazards over each customer's k-month window), by as-of month, scheme and reason;
+  3. the drop effect (RD hazard ratio and its CI, naive ratio) for drop_effect knobs 1.0, 2.5, 4.0;
+  4. with --coverage S: how often the RD interval covers the knob over S fresh seeds (30,000
+     customers each), the spread of the estimates and the mean interval width.
+Writes the figures to benchmarks/out/churn.json (gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from sklearn.metrics import roc_auc_score
+
+from tierlib.churn import (ChurnModel, drop_effect, expected_churn, fit_churn, rate_own_carrier)
+from tierlib.synth import MAIN_SCHEME, make_panel
+
+SCHEMES = list(MAIN_SCHEME.values())
+
+
+def month_t(col: str) -> pl.Expr:
+    return pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32) - 1
+
+
+def window_truth(truth: pl.DataFrame, rows: pl.DataFrame, k: int) -> pl.DataFrame:
+    """rows (customer_id, t, ...) + ``hazard_sum``: true hazards summed over months t .. t+k-1."""
+    h = truth.select("customer_id", th=month_t("month"), hazard="hazard", now="hazard")
+    j = rows.select("customer_id", "t").unique().join(h, on="customer_id")
+    j = j.filter(pl.col("th").is_between(pl.col("t"), pl.col("t") + k - 1))
+    agg = j.group_by("customer_id", "t").agg(
+        hazard_sum=pl.col("hazard").sum(), hazard_now=pl.col("now").filter(pl.col("th") == pl.col("t")).first())
+    return rows.join(agg, on=["customer_id", "t"], how="left")
+
+
+def section_model(n: int, months: int, seed: int, n_boot: int) -> dict:
+    t0 = time.perf_counter()
+    panel, truth = make_panel(n, months, seed=seed)
+    ledger = rate_own_carrier(panel, SCHEMES)
+    t1 = time.perf_counter()
+    fit = fit_churn(panel, ledger, model=ChurnModel(max_iter=200, max_train_rows=2_000_000, random_state=0))
+    t2 = time.perf_counter()
+    k = fit.k
+    test = window_truth(truth, fit.scored.filter(pl.col("period") == "test"), k)
+    oracle = roc_auc_score(test["y"].to_numpy(), test["hazard_now"].to_numpy())
+    print(f"\n== 1. churn model ({n:,} customers x {months} months, seed {seed}) ==")
+    print(f"panel + ledger {t1 - t0:.0f} s, fit + scoring {t2 - t1:.0f} s; periods "
+          + ", ".join(f"{p} {a:%Y-%m}..{b:%Y-%m}" for p, (a, b) in sorted(fit.periods.items())))
+    print(fit.summary())
+    print(f"ROC-AUC of the generator's own current-month hazard (ranking ceiling): {oracle:.3f}")
+    nd = test.filter(pl.col("expiring") | pl.col("near_floor")).with_columns(
+        reason=pl.when(pl.col("expiring")).then(pl.lit("expiring")).otherwise(pl.lit("near_floor")))
+
+    def compare(by):
+        return (nd.group_by(by).agg(rows=pl.len(), expected=pl.col("p").sum(), truth=pl.col("hazard_sum").sum(),
+                                    realised=pl.col("y").sum())
+                .with_columns(error=pl.col("expected") / pl.col("truth") - 1).sort(by))
+
+    print("\n== 2. expected churners among near-drop customers vs truth (held-out months) ==")
+    with pl.Config(tbl_rows=40, tbl_cols=10, float_precision=3):
+        by_month = compare(["month"])
+        print(by_month)
+        print(compare(["scheme", "reason"]))
+    pooled = nd.select(pl.col("p").sum(), pl.col("hazard_sum").sum()).row(0)
+    last = fit.periods["test"][1]
+    t3 = time.perf_counter()
+    ec = expected_churn(fit, month=last, n_boot=n_boot)
+    tot = ec.total()
+    true_last = float(by_month.filter(pl.col("month") == last)["truth"].item())
+    print(f"latest observed as-of month {last:%Y-%m}: expected {tot['expected']:.1f} "
+          f"(model interval {tot['model_lo']:.1f}-{tot['model_hi']:.1f}, count interval "
+          f"{tot['count_lo']:.0f}-{tot['count_hi']:.0f}), truth {true_last:.1f} "
+          f"({tot['expected'] / true_last - 1:+.1%}); expected_churn {time.perf_counter() - t3:.1f} s")
+    print(f"all held-out months pooled: expected {pooled[0]:.1f}, truth {pooled[1]:.1f} "
+          f"({pooled[0] / pooled[1] - 1:+.1%}); monthly errors "
+          f"{by_month['error'].min():+.1%} .. {by_month['error'].max():+.1%}")
+    return {"customers": n, "months": months, "seed": seed, "metrics": fit.metrics,
+            "metrics_near_drop": fit.metrics_near_drop, "oracle_auc": oracle,
+            "last_month": str(last), "expected_last": tot["expected"], "truth_last": true_last,
+            "model_interval_last": [tot["model_lo"], tot["model_hi"]],
+            "expected_pooled": pooled[0], "truth_pooled": pooled[1],
+            "seconds_fit": t2 - t1}
+
+
+def section_effect(n: int, months: int, seed: int, n_boot: int) -> list[dict]:
+    print(f"\n== 3. drop effect ({n:,} customers x {months} months, seed {seed}) ==")
+    out = []
+    for knob in (1.0, 2.5, 4.0):
+        t0 = time.perf_counter()
+        panel, _ = make_panel(n, months, seed=seed, drop_effect=knob)
+        e = drop_effect(panel, rate_own_carrier(panel, SCHEMES), n_boot=n_boot, random_state=1)
+        covered = e.ci[0] <= knob <= e.ci[1]
+        print(f"knob {knob}: {e.summary()} [covers the knob: {covered}; {time.perf_counter() - t0:.0f} s]")
+        out.append({"knob": knob, "hr": e.hazard_ratio, "ci": list(e.ci), "p_value": e.p_value,
+                    "naive": e.naive_ratio, "naive_ci": list(e.naive_ci), "covered": covered})
+    return out
+
+
+def section_coverage(seeds: int, n: int, months: int, first_seed: int, n_boot: int) -> list[dict]:
+    print(f"\n== 4. RD interval coverage over {seeds} seeds ({n:,} customers x {months} months each) ==")
+    rows = []
+    for s in range(first_seed, first_seed + seeds):
+        for knob in (1.0, 2.5, 4.0):
+            panel, _ = make_panel(n, months, seed=s, drop_effect=knob)
+            e = drop_effect(panel, rate_own_carrier(panel, SCHEMES), n_boot=n_boot, random_state=s)
+            rows.append({"seed": s, "knob": knob, "hr": e.hazard_ratio, "lo": e.ci[0], "hi": e.ci[1],
+                         "naive": e.naive_ratio, "naive_lo": e.naive_ci[0], "naive_hi": e.naive_ci[1]})
+    d = pl.DataFrame(rows)
+    summary = d.group_by("knob").agg(
+        runs=pl.len(),
+        covered=((pl.col("lo") <= pl.col("knob")) & (pl.col("hi") >= pl.col("knob"))).mean(),
+        geo_mean_hr=pl.col("hr").log().mean().exp(), sd_log_hr=pl.col("hr").log().std(),
+        mean_ci_width_log=(pl.col("hi") / pl.col("lo")).log().mean(),
+        significant=(pl.col("lo") > 1).mean(),
+        naive_geo_mean=pl.col("naive").log().mean().exp(),
+        naive_covered=((pl.col("naive_lo") <= pl.col("knob")) & (pl.col("naive_hi") >= pl.col("knob"))).mean(),
+    ).sort("knob")
+    with pl.Config(tbl_cols=10, float_precision=3):
+        print(summary)
+    return summary.to_dicts()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--customers", type=int, default=200_000)
+    ap.add_argument("--months", type=int, default=36)
+    ap.add_argument("--seed", type=int, default=7401, help="model seed (fresh); the effect uses seed + 1")
+    ap.add_argument("--coverage", type=int, default=20, help="seeds for the coverage study (0: skip)")
+    ap.add_argument("--coverage-customers", type=int, default=30_000)
+    ap.add_argument("--n-boot", type=int, default=200)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "out" / "churn.json"))
+    args = ap.parse_args()
+    print(f"tierlib.churn benchmark on {platform.node()} ({platform.processor() or platform.machine()}), "
+          f"polars {pl.__version__}")
+    t = time.perf_counter()
+    res = {"model": section_model(args.customers, args.months, args.seed, args.n_boot),
+           "effect": section_effect(args.customers, args.months, args.seed + 1, args.n_boot)}
+    if args.coverage:
+        res["coverage"] = section_coverage(args.coverage, args.coverage_customers, args.months, 8000, args.n_boot)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"\ntotal {time.perf_counter() - t:.0f} s, peak memory {peak:.1f} GB")
+    res["seconds"], res["peak_gb"] = time.perf_counter() - t, peak
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
