@@ -12,12 +12,12 @@ from tierlib.params import Scheme, load_scheme
 __all__ = ["rate_own_carrier"]
 
 
-def rate_own_carrier(panel: pl.DataFrame, schemes: str | Scheme | Iterable[str | Scheme]) -> pl.DataFrame:
+def rate_own_carrier(panel: pl.DataFrame | pl.LazyFrame, schemes: str | Scheme | Iterable[str | Scheme]) -> pl.DataFrame:
     """The ledger of each scheme over the customers of the scheme's carrier, stacked.
 
     A China Telecom scheme rates nobody from China Unicom: when the panel has a ``carrier``
     column, each scheme sees only the rows whose ``carrier`` equals the scheme's; without it,
-    every scheme rates every customer (a one-carrier panel).
+    every scheme rates every customer (a one-carrier panel). Returns a DataFrame.
 
     Examples
     --------
@@ -30,10 +30,11 @@ def rate_own_carrier(panel: pl.DataFrame, schemes: str | Scheme | Iterable[str |
     [(1, 'telecom_star'), (2, 'unicom_vip')]
     """
     items = [schemes] if isinstance(schemes, (str, Scheme)) else list(schemes)
-    has_carrier = "carrier" in panel.columns
+    frame = panel.collect() if isinstance(panel, pl.LazyFrame) else panel
+    has_carrier = "carrier" in frame.columns
     out = []
     for s in map(load_scheme, items):
-        sub = panel.filter(pl.col("carrier").cast(pl.String) == s.carrier) if has_carrier else panel
+        sub = frame.filter(pl.col("carrier").cast(pl.String) == s.carrier) if has_carrier else frame
         if sub.height:
             out.append(tierlib.rate(sub.drop("carrier") if has_carrier else sub, s))
     if not out:
