@@ -205,9 +205,8 @@ def drop_effect(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.La
     ev_frame = rerating_events(panel, ledger, window=window)
     if ev_frame.height == 0:
         raise ValueError("no re-rating month found (no tier's validity ended inside the data)")
-    cust_ids = ev_frame.select(pl.concat_str(pl.col("scheme").cast(pl.String), pl.lit("|"),
-                                             pl.col("customer_id").cast(pl.String)))
-    cust = cust_ids.to_series().cast(pl.Categorical).to_physical().to_numpy()
+    # clusters are customers (across schemes, when a ledger rates them under several)
+    cust = ev_frame.select(pl.col("customer_id").rank("dense") - 1).to_series().to_numpy()
     x = ev_frame["x"].to_numpy()
     ev, ex = ev_frame["events"].to_numpy().astype(float), ev_frame["exposure"].to_numpy()
     dropped = ev_frame["dropped"].to_numpy().astype(float)

@@ -83,7 +83,7 @@ def naive_rates(panel, ledger, *, window: int, n_boot: int, level: float,
                         .forward_fill().over(KEY))
           .with_columns(post=pl.col("_since").is_between(0, window - 1).fill_null(False),
                         ev=pl.col("churned").fill_null(False).cast(pl.Float64)))
-    per = (lf.group_by(KEY).agg(
+    per = (lf.group_by("customer_id").agg(  # bootstrap clusters: customers
         ev_post=(pl.col("ev") * pl.col("post")).sum(), n_post=pl.col("post").sum().cast(pl.Float64),
         ev_other=(pl.col("ev") * ~pl.col("post")).sum(), n_other=(~pl.col("post")).sum().cast(pl.Float64))
         .collect())

@@ -70,9 +70,7 @@ def _boot_calibrators(fit: ChurnFit, n_boot: int, rng: np.random.Generator):
     cal = fit.scored.filter(pl.col("period") == "calibration")
     raw, y = cal["p_raw"].to_numpy(), cal["y"].to_numpy().astype(float)
     Z = cal.select(fit.adjust).to_numpy().astype(float) if fit.adjust else None
-    cust = cal.select(pl.concat_str(pl.col("scheme").cast(pl.String), pl.lit("|"),
-                                    pl.col("customer_id").cast(pl.String))
-                      ).to_series().cast(pl.Categorical).to_physical().to_numpy()
+    cust = cal.select(pl.col("customer_id").rank("dense") - 1).to_series().to_numpy()
     n = int(cust.max()) + 1
     for w in bootstrap_weights(n, n_boot, rng):
         yield Calibrator(fit.model.method).fit(raw, y, Z, sample_weight=w[cust])
