@@ -18,7 +18,20 @@ from tierlib.reforms import (Reform, Simulation, ThresholdSearch, apply_reform, 
 
 __version__ = "0.1.0"
 
+# The churn tools import scikit-learn and scipy: loaded on first use, so that `import tierlib`
+# and the command line stay quick.
+_CHURN = ("near_drop", "ChurnModel", "fit_churn", "expected_churn", "retention_list", "drop_effect",
+          "reform_churn_cost")
+
+
+def __getattr__(name: str):
+    if name in _CHURN:
+        from tierlib import churn
+
+        return getattr(churn, name)
+    raise AttributeError(f"module 'tierlib' has no attribute {name!r}")
+
 __all__ = ["rate", "validate", "explain", "load_scheme", "schemes", "PanelError", "SchemeError",
            "Scheme", "Param", "Explanation", "compare", "Comparison", "simulate", "Simulation", "sweep",
            "threshold_for_share", "ThresholdSearch", "apply_reform", "load_reform", "Reform",
-           "load_catalogue", "Catalogue", "__version__"]
+           "load_catalogue", "Catalogue", "churn", *_CHURN, "__version__"]
