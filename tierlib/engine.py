@@ -36,7 +36,17 @@ def date_to_t(d: pl.Expr) -> pl.Expr:
 
 
 def t_to_date(t: pl.Expr) -> pl.Expr:
-    return pl.date(t // 12, t % 12 + 1, 1)
+    """The 1st of month index ``t`` as a Date; null outside years 0 .. 9999.
+
+    Dates are built once per distinct month in the column's range and gathered: building a
+    date on every row costs ten times more. Out-of-range indexes (the scan's sentinels, such
+    as ``FOREVER``) become null instead of widening the table.
+    """
+    ok = pl.when(t.is_between(0, 12 * 10_000 - 1)).then(t.cast(pl.Int32))
+    lo = ok.min().fill_null(0)
+    months = pl.int_range(lo, ok.max().fill_null(-1) + 1, dtype=pl.Int32)
+    table = pl.date(months // 12, months % 12 + 1, 1)
+    return table.gather((ok - lo).cast(pl.UInt32))
 
 
 def base(lf: pl.LazyFrame) -> pl.LazyFrame:

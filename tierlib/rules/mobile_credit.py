@@ -24,12 +24,14 @@ def prepare(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     for b in brands:
         brand = pl.when(pl.col("brand") == b).then(pl.lit(float(s.value(f"brand_points.{b}")))).otherwise(brand)
     years = pl.col("tenure") / 12
+    # the mean as a column: the band chain below reads it once per band
+    lf = lf.with_columns(_spend_mean=wmean("billed", n).fill_null(0.0))
     return lf.with_columns(
         c_brand=brand,
         c_tenure=_steps(years, s.value("tenure_points.years"), [0] + s.value("tenure_points.points"),
                         upper_inclusive=False),
         # an empty window (no completed month) earns the lowest band
-        c_spend=_steps(wmean("billed", n).fill_null(0.0), s.value("spend_points.upper_bounds"),
+        c_spend=_steps(pl.col("_spend_mean"), s.value("spend_points.upper_bounds"),
                        s.value("spend_points.points"), upper_inclusive=True),
         c_suspensions=(wsum("suspensions", ns) * s.value("points_per_suspension")).cast(pl.Float64),
         window_complete=window_complete(max(n, ns)),

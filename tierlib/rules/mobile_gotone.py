@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 
 from tierlib.engine import t_to_date, thresholds, tier_from, wsum_range
-from tierlib.params import Scheme
+from tierlib.params import Param, Scheme
 
 
 def _plan_level(s: Scheme) -> pl.Expr:
     """Rank of the plan level in force at m: the highest plan fee bracket the plan reaches."""
     out = pl.lit(0, dtype=pl.Int8)
     fees = sorted((p.split(".")[1] for p in s.params if p.startswith("plan_levels.")), key=float)
+    ranks = {t: s.rank(t) for t in s.tiers}
     for fee in fees:
-        level = s.expr(f"plan_levels.{fee}").cast(pl.String).replace_strict(
-            {t: s.rank(t) for t in s.tiers}, default=0, return_dtype=pl.Int8)
+        # the dated tier names mapped to ranks once, not row by row
+        p = s.p(f"plan_levels.{fee}")
+        ranked = Param(p.path, tuple(replace(v, value=ranks.get(str(v.value), 0)) for v in p.history))
+        level = ranked.expr().cast(pl.Int8)
         out = pl.when(pl.col("plan_fee") >= float(fee)).then(level.fill_null(0)).otherwise(out)
     return out
 
