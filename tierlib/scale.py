@@ -38,8 +38,9 @@ from tierlib.rating import SchemeLike, rate_many, resolve
 
 __all__ = ["rate_dataset", "read_ledger", "plan_partitions", "ROWS_PER_PARTITION"]
 
-#: panel rows per partition when ``partitions`` is not given: rating six schemes on 4 M rows
-#: peaks near 3 GB (benchmarks/RESULTS.md), well inside an 8 GB budget.
+#: panel rows per partition when ``partitions`` is not given: rating six schemes this way
+#: peaks near 2.1 GB (range partitions) to 2.6 GB (hash) whatever the input size
+#: (benchmarks/RESULTS.md), well inside an 8 GB budget.
 ROWS_PER_PARTITION = 4_000_000
 MANIFEST = "_tierlib.json"
 STAGING = "_staging"
