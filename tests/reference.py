@@ -79,6 +79,11 @@ def window(hist: list[dict], i: int, n: int) -> list[dict]:
     return [r for r in hist[:i] if m - n <= t_of(r["month"]) <= m - 1]
 
 
+def money(x: float) -> float:
+    """A money sum counted in fen (CONTRACT.md: sums are rounded to 0.01 yuan before any test)."""
+    return round(x, 2)
+
+
 def window_complete(hist: list[dict], i: int, n: int) -> bool:
     m = t_of(hist[i]["month"])
     return max(m - n, t_of(hist[i]["join_month"])) >= t_of(hist[0]["month"])
@@ -164,7 +169,7 @@ def rate_telecom_star(hist: list[dict], variant: str) -> list[dict]:
         eligible = (r["segment"] == "personal" and r["n_mobile"] <= 10 and r["n_fixed"] <= 5
                     and r["n_broadband"] <= 5 and r["n_itv"] <= 5)
         w = window(hist, i, 12)
-        score = (sum(x["billed"] for x in w)
+        score = (money(sum(x["billed"] for x in w))
                  + (10 * tenure(r) if r["n_mobile"] > 0 else 0)
                  - 10 * sum(x["suspensions"] for x in w))
         a = rank_by(score, STAR_THR, STAR7) if eligible and tenure(r) > 0 else 0
@@ -200,7 +205,7 @@ def rate_telecom_club(hist: list[dict], variant: str) -> list[dict]:
             thr = CLUB_ORG_THR
             a = max(rank_by(score, thr, SGD), CLUB_OFFICIAL.get(r["official_rank"] or "", 0))
         else:
-            score = sum(x["billed"] for x in window(hist, i, 12))
+            score = money(sum(x["billed"] for x in window(hist, i, 12)))
             thr = CLUB_HIGH_THR if variant == "high" else CLUB_BRAND_THR.get(r["brand"], CLUB_OTHER_THR)
             a = rank_by(score, thr, SGD)
         if tenure(r) == 0:
@@ -239,7 +244,7 @@ def rate_unicom_vip(hist: list[dict], variant: str) -> list[dict]:
     for i, r in enumerate(hist):
         eligible = r["account_type"] == "standard"
         w = window(hist, i, 6)
-        score = sum(x["billed"] for x in w) / len(w) if w else None
+        score = money(sum(x["billed"] for x in w)) / len(w) if w else None
         thr = VIP_MOBILE_THR if r["line"] == "mobile" else VIP_FIXED_THR
         a = rank_by(score, thr, SGD) if eligible and tenure(r) > 0 else 0
         rows.append(dict(eligible=eligible, score=score, a=a, thr=thr,
@@ -267,7 +272,7 @@ def rate_unicom_ladder(hist: list[dict], variant: str) -> list[dict]:
     for i, r in enumerate(hist):
         m = t_of(r["month"])
         eligible = r["account_type"] == "standard"
-        c = before + sum(x["paid"] for x in hist[:i])
+        c = before + money(sum(x["paid"] for x in hist[:i]))
         prev = [x["paid"] for x in hist[:i] if t_of(x["month"]) == m - 1]
         mm = prev[0] if prev else 0.0
         a = 0
@@ -322,7 +327,7 @@ def rate_mobile_gotone(hist: list[dict], variant: str) -> list[dict]:
         feb = dt.date(month.year if month.month >= 2 else month.year - 1, 2, 1)
         year = feb.year - 1
         ten_feb = t_of(feb) - t_of(r["join_month"])
-        score = (sum(x["billed"] for x in hist if x["month"].year == year)
+        score = (money(sum(x["billed"] for x in hist if x["month"].year == year))
                  + gotone_tenure_points(ten_feb))
         a = rank_by(score, GOTONE_THR, GOTONE) if eligible and ten_feb >= 12 and tenure(r) > 0 else 0
         # Ineligible accounts "do not take part at all" (RULES.md §3.5): no plan level either.
@@ -377,7 +382,7 @@ def rate_mobile_credit(hist: list[dict], variant: str) -> list[dict]:
     rows = []
     for i, r in enumerate(hist):
         w = window(hist, i, 12)
-        a = sum(x["billed"] for x in w) / len(w) if w else None
+        a = money(sum(x["billed"] for x in w)) / len(w) if w else None
         score = (CREDIT_BRAND.get(r["brand"], 0) + credit_tenure_points(tenure(r))
                  + credit_spend_points(a) - 100 * sum(x["suspensions"] for x in w))
         rank = rank_by(score, CREDIT_THR, STAR5) if tenure(r) > 0 else 0

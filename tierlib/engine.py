@@ -27,6 +27,7 @@ LEDGER = ["customer_id", "month", "scheme", "eligible", "score", "assessed", "ti
           "valid_until", "status", "next_tier", "to_next", "to_keep", "window_complete", "flag"]
 STATUSES = ("none", "frozen", "active")
 FOREVER = np.iinfo(np.int32).max
+MONEY_DECIMALS = 2  # window sums in fen (0.01 yuan) [assumed: the carriers bill in fen]
 NO_UNTIL = -1
 
 
@@ -126,7 +127,9 @@ def _window_batch(s: pl.Series, lo: int | None = None, hi: int | None = None) ->
         _wsum_kernel(xs, i, f.field("lo").to_numpy(), f.field("hi").to_numpy(), out)
     else:
         _wsum_fixed_kernel(xs, i, lo, hi, out)
-    return pl.Series(out)
+    # money is counted in fen: a mean of exactly 50.00 yuan must not become 50.00000000000001
+    # by binary rounding and cross an inclusive band edge (docs/CONTRACT.md)
+    return pl.Series(np.round(out, MONEY_DECIMALS))
 
 
 def wsum_range(col: str | pl.Expr, lo: int | pl.Expr, hi: int | pl.Expr) -> pl.Expr:
