@@ -182,7 +182,7 @@ def by_key(s: Scheme, prefix: str, key: pl.Expr, tier: str, keys: tuple[str, ...
     return out.cast(pl.Float64)
 
 
-def thresholds(s: Scheme, prefix: str = "thresholds") -> pl.Expr:
+def thresholds(s: Scheme, prefix: str = "thresholds") -> list[pl.Expr]:
     """Per-row threshold columns ``_thr1 .. _thrK`` from undated-key ``prefix.<tier>`` params."""
     return [s.expr(f"{prefix}.{t}").cast(pl.Float64).alias(f"_thr{k}") for k, t in enumerate(s.tiers, 1)]
 
