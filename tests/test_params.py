@@ -146,3 +146,30 @@ def test_scheme_from_a_copied_parameter_file(tmp_path):
     out = tierlib.rate(panel, s)
     assert out["scheme"].cast(pl.String).unique().to_list() == ["bank_like"]
     assert out["tier"].cast(pl.String).to_list()[-1] == "gold"  # 500 < 900
+
+
+def test_every_parameter_moves_something():
+    """A parameter no rule reads would make a reform of it silently change nothing."""
+    import re
+    from pathlib import Path
+
+    root = Path(tierlib.__file__).parent
+    code = "\n".join(p.read_text(encoding="utf-8") for p in [*root.glob("*.py"), *root.glob("rules/*.py"),
+                                                               *root.glob("benefits/*.yaml")])
+    for sid in ALL:
+        for path in tierlib.load_scheme(sid).params:
+            head = path.split(".")[0]
+            # read as s.value("path"), s.expr(f"thresholds.{...}"), multiplier_param: points_multiplier ...
+            assert re.search(rf"\b{re.escape(head)}\b", code), f"{sid}: nothing reads '{path}'"
+
+
+def test_ladder_never_drops_is_a_real_switch():
+    ms = [dt.date(2024, m, 1) for m in range(1, 7)]
+    p = pl.DataFrame({"customer_id": "c", "month": ms, "join_month": ms[0],
+                      "billed": [1000.0, 60.0, 60.0, 0.0, 0.0, 0.0]})
+    # Feb: C 1000, M 1000 -> silver; Mar, Apr: C 1060/1120, M 60 -> silver; May, Jun: M 0 -> regular
+    base = tierlib.rate(p, "unicom_ladder")["tier"].cast(pl.String).to_list()
+    assert base == ["none", "silver", "silver", "silver", "silver", "silver"]  # never drops
+    drops = tierlib.load_scheme("unicom_ladder").with_values({"never_drops": False})
+    assert tierlib.rate(p, drops)["tier"].cast(pl.String).to_list() == [
+        "none", "silver", "silver", "silver", "regular", "regular"]

@@ -251,7 +251,10 @@ def hold(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
         end = pl.col("_t") - moy + r + pl.when(moy >= r).then(12).otherwise(0) - 1
         resets = True
     elif s.holding == "ladder":
-        end, resets = pl.lit(FOREVER), True
+        # an upgrade ladder never drops while the customer stays eligible; with never_drops
+        # off, each month's tier is valid for that month only, i.e. it is re-rated monthly
+        end = pl.lit(FOREVER) if s.value("never_drops") else pl.col("_t")
+        resets = True
     else:
         raise ValueError(f"scheme {s.key}: unknown holding policy '{s.holding}'")
     names = lf.collect_schema().names()
