@@ -173,3 +173,16 @@ def test_ladder_never_drops_is_a_real_switch():
     drops = tierlib.load_scheme("unicom_ladder").with_values({"never_drops": False})
     assert tierlib.rate(p, drops)["tier"].cast(pl.String).to_list() == [
         "none", "silver", "silver", "silver", "regular", "regular"]
+
+
+def test_scheme_pickles_and_deep_copies():
+    """Reforms travel to worker processes (multiprocessing, Spark) and caches."""
+    import copy
+    import pickle
+
+    r = tierlib.load_scheme("telecom_club:high").with_values({"rerating_month": 2})
+    for back in (pickle.loads(pickle.dumps(r)), copy.deepcopy(r)):
+        assert back == r and back.key == "telecom_club:high" and back.value("rerating_month") == 2
+        assert back.changes == r.changes
+        with pytest.raises(TypeError):
+            back.params["rerating_month"] = None  # type: ignore[index]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any, Mapping
@@ -263,10 +263,21 @@ class Scheme:
     def __repr__(self) -> str:
         return f"<Scheme {self.key}: {self.name}; ladder {' < '.join(self.ladder)}>"
 
+    def __reduce__(self):
+        # read-only mapping proxies do not pickle: ship plain dicts, wrap them again on load
+        # (multiprocessing, copy.deepcopy, caching a reform to disk)
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        return (_scheme_from_state, ({k: dict(v) if isinstance(v, MappingProxyType) else v
+                                      for k, v in state.items()},))
+
     def _repr_markdown_(self) -> str:
         from tierlib.card import render_card
 
         return render_card(self, markdown=True)
+
+
+def _scheme_from_state(state: dict) -> Scheme:
+    return Scheme(**{k: MappingProxyType(v) if isinstance(v, dict) else v for k, v in state.items()})
 
 
 def schemes() -> list[str]:
