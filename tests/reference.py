@@ -80,8 +80,8 @@ def window(hist: list[dict], i: int, n: int) -> list[dict]:
 
 
 def money(x: float) -> float:
-    """A money sum counted in fen (CONTRACT.md: sums are rounded to 0.01 yuan before any test)."""
-    return round(x, 2)
+    """A money sum counted in fen (CONTRACT.md): x * 100 rounded half to even, then / 100."""
+    return round(x * 100) / 100
 
 
 def window_complete(hist: list[dict], i: int, n: int) -> bool:
