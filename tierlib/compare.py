@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import polars as pl
 
 from tierlib.benefits import Catalogue, catalogues_for
+from tierlib.months import as_month
 from tierlib.params import Scheme, SchemeError, load_scheme
 
 __all__ = ["Comparison", "compare", "assumptions", "ledger_frame", "ladders", "snapshot", "customer_money", "tier_distribution",
@@ -66,9 +67,7 @@ def _as_of(ledger: pl.DataFrame, as_of: dt.date | str | None) -> dt.date:
     months = ledger["month"]
     if as_of is None:
         return months.max()
-    d = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    if d.day != 1:
-        raise ValueError(f"as_of must be the 1st of a month, got {d}")
+    d = as_month(as_of)
     if not (months == d).any():
         raise ValueError(f"as_of {d} is not a month of the ledger ({months.min()} .. {months.max()})")
     return d

@@ -29,6 +29,7 @@ import polars as pl
 import yaml
 
 from tierlib.benefits import Catalogue, catalogues_for
+from tierlib.months import as_month
 from tierlib.compare import customer_money
 from tierlib.panel import validate
 from tierlib.params import Param, Scheme, SchemeError, load_scheme
@@ -141,11 +142,7 @@ def reform_warnings(baseline: SchemeLike, reform: Reform | Mapping | str | Path)
 
 # --- rating at as_of -------------------------------------------------------------------------
 
-def _date(as_of: dt.date | str) -> dt.date:
-    d = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    if d.day != 1:
-        raise ValueError(f"as_of must be the 1st of a month, got {d}")
-    return d
+_date = as_month  # the one month parser (tierlib.months)
 
 
 def prepare_panel(panel: Frame, as_of: dt.date | str | None = None) -> tuple[pl.DataFrame, dt.date]:

@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from tierlib.months import as_month, month_index
+
 __all__ = ["Knobs", "MAIN_SCHEME", "BLOCK", "make_panel", "iter_blocks", "write_panel",
            "add_synth_parser", "cli_main"]
 
@@ -190,12 +192,8 @@ def _brands(k: Knobs) -> list[str]:
     return list(dict.fromkeys(b for c in CARRIERS for b in k.brand_shares[c]))
 
 
-def _month_t(d: str | dt.date) -> int:
-    if isinstance(d, str):
-        d = dt.date.fromisoformat(d)
-    if d.day != 1:
-        raise ValueError(f"start must be the 1st of a month, got {d}")
-    return d.year * 12 + d.month - 1
+def _month_t(d: str | int | dt.date) -> int:
+    return month_index(as_month(d, name="start"))
 
 
 def _t_dates(t: np.ndarray) -> np.ndarray:
