@@ -7,6 +7,7 @@ with seeds that were not used while developing the module (MODEL_SEED, EFFECT_SE
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 
@@ -372,6 +373,8 @@ def test_reform_churn_cost_from_a_simulation(synth, fit, effects):
     assert s["extra_churners"] == pytest.approx(((p * hr).clip(upper_bound=1) - p).sum())
     assert s["extra_lo"] <= s["extra_churners"] <= s["extra_hi"]
     assert s["cost_change"] == sim.summary["cost_change"].item() and s["no_probability"] == 0
+    with pytest.raises(ValueError, match="k=3 months but the drop effect counts churn over window=2"):
+        reform_churn_cost(sim, unicom, churn=fit, effect=dataclasses.replace(effects[2.5], window=2))
     same = reform_churn_cost(simulate(unicom, "unicom_vip", {}), unicom, churn=fit, effect=2.5)
     assert same.summary["downgraded"].item() == 0 and same.summary["extra_churners"].item() == 0
 

@@ -25,7 +25,8 @@ ASSUMPTIONS = (
     "A downgrade caused by the reform raises churn like a tier drop at re-rating does "
     "(the drop effect was measured at the re-rating floor).",
     "The baseline probability p is the chance of leaving within the effect window under the "
-    "baseline rules (the churn model's k months; keep k equal to the effect window).",
+    "baseline rules (the churn model's k months; a ChurnFit whose k differs from the DropEffect's "
+    "window is refused).",
     "Revenue lost per extra churner = monthly revenue (mean billed over the last 3 months) "
     "x `revenue_months`.",
     "The interval carries the drop effect's confidence interval only, not the uncertainty of p.",
@@ -178,6 +179,9 @@ def reform_churn_cost_ledgers(baseline: pl.DataFrame | pl.LazyFrame, reform: pl.
 
 def _cost(pair: pl.DataFrame, d: dt.date, scheme: str, *, churn, effect, panel,
           revenue_months: int) -> ReformChurnCost:
+    if isinstance(churn, ChurnFit) and isinstance(effect, DropEffect) and churn.k != effect.window:
+        raise ValueError(f"the churn model predicts leaving within k={churn.k} months but the drop "
+                         f"effect counts churn over window={effect.window}: fit both on one window")
     hr = _effect(effect)
     down = pair.filter(pl.col("rank_reform") < pl.col("rank_base"))
     down = down.join(_probabilities(churn, scheme, d, panel, down.select("customer_id")),
