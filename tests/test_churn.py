@@ -359,6 +359,23 @@ def test_charts_are_built_from_small_tables_and_render(fit, effects):
         assert "<svg" in vlc.vegalite_to_svg(spec)
 
 
+def test_churn_charts_order_tiers_from_the_table_and_share_the_chart_guard(fit):
+    import tierlib.plots
+    from tierlib.churn import charts
+
+    assert charts._values is tierlib.plots._data
+    ec = expected_churn(fit)
+    # a reformed scheme key no loader knows: the order still comes from the table's rank
+    renamed = dataclasses.replace(ec, table=ec.table.with_columns(
+        scheme=pl.when(pl.col("scheme") == "unicom_vip").then(pl.lit("unicom_vip[gold=350]"))
+        .otherwise(pl.col("scheme"))))
+    spec = charts.expected_by_tier(renamed).to_dict()
+    labels = spec["layer"][0]["encoding"]["y"]["sort"]
+    vip = [x.split(" · ")[1] for x in labels if x.startswith("unicom_vip[gold=350]")]
+    ladder = tierlib.load_scheme("unicom_vip").ladder
+    assert vip == sorted(vip, key=ladder.index) and len(vip) > 1
+
+
 # --- 5. reform churn cost -------------------------------------------------------------------
 
 def test_reform_churn_cost_from_a_simulation(synth, fit, effects):

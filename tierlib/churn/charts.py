@@ -15,14 +15,9 @@ import polars as pl
 from tierlib.churn.effect import DropEffect
 from tierlib.churn.fit import ChurnFit
 from tierlib.churn.risk import ExpectedChurn, _as_of
+from tierlib.plots import _data as _values  # the one chart guard: aggregated tables only
 
 __all__ = ["risk_band_table", "risk_bands", "calibration_chart", "expected_by_tier", "discontinuity"]
-
-
-def _values(df: pl.DataFrame) -> alt.Data:
-    if df.height > 5000:
-        raise ValueError(f"{df.height} rows: aggregate before charting")
-    return alt.Data(values=df.with_columns(pl.col(pl.Date).cast(pl.String)).to_dicts())
 
 
 def risk_band_table(fit: ChurnFit, *, as_of=None, months: int = 1, gap_step: float = 0.1,
@@ -102,18 +97,7 @@ def calibration_chart(fit: ChurnFit) -> alt.LayerChart:
 
 def expected_by_tier(ec: ExpectedChurn) -> alt.LayerChart:
     """Expected churners among near-drop customers by scheme and tier, with the model interval."""
-    from tierlib.params import load_scheme
-
-    t = ec.table.filter(pl.col("scheme") != "all")
-    ladders = []
-    for s in t["scheme"].unique().to_list():
-        try:
-            ladders += [(s, tier, i) for i, tier in enumerate(load_scheme(s).ladder)]
-        except Exception:  # a scheme key the loader does not know: keep the table order
-            pass
-    order = pl.DataFrame(ladders, schema={"scheme": pl.String, "tier": pl.String, "order": pl.Int64},
-                         orient="row")
-    t = t.join(order, on=["scheme", "tier"], how="left").sort("scheme", "order", nulls_last=True)
+    t = ec.table.filter(pl.col("scheme") != "all").sort("scheme", "rank", nulls_last=True)
     t = t.with_columns(label=pl.col("scheme") + " · " + pl.col("tier"))
     base = alt.Chart(_values(t)).encode(y=alt.Y("label:N", sort=t["label"].to_list(), title=None))
     bars = base.mark_bar(color="#e76f51").encode(

@@ -69,7 +69,8 @@ def unseen_rerating(fit: ChurnFit, as_of: dt.date, schemes: list[str] | None = N
 class ExpectedChurn:
     """Expected churners and revenue at risk among near-drop customers in one month.
 
-    ``table`` has one row per group (and an ``all`` row): ``customers``, ``expected`` (sum
+    ``table`` has one row per group (and an ``all`` row): ``rank`` (of the tier, when ``by``
+    holds ``tier``), ``customers``, ``expected`` (sum
     of calibrated probabilities of leaving within ``k`` months), ``model_lo``/``model_hi``
     (the model interval of that sum, see ``method``), ``count_lo``/``count_hi`` (interval for
     the number who will actually leave: normal, variance = Poisson-binomial sum p(1-p) + the
@@ -174,6 +175,8 @@ def expected_churn(fit: ChurnFit, *, as_of=None, by: tuple[str, ...] | list[str]
         "revenue": np.append(np.bincount(gi, rev, minlength=G), rev.sum()),
         "revenue_at_risk": exp_r, "revenue_lo": rev_lo, "revenue_hi": rev_hi,
     })
+    if "tier" in by:  # the ladder position, so charts order tiers without reading the scheme files
+        table = table.join(nd.group_by(by).agg(rank=pl.col("rank").min()), on=list(by), how="left")
     warnings = list(fit.warnings)
     if len(fit.refits) < 2:
         warnings.append("no model interval: fit_churn ran with fewer than 2 refits (n_refit)")
