@@ -54,7 +54,8 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
     -------
     ``customer_id, month, scheme, tier, rank, score, floor, to_keep, gap, valid_until,
     months_to_expiry, expiring, near_floor`` + :data:`FEATURES` + ``revenue`` (mean ``billed``
-    over the last 3 completed months, the plan fee in the join month: yuan a month), ``y``
+    over the last 3 completed months, the plan fee in the join month: yuan a month),
+    ``rerated`` (the ledger's flag: this month re-rates a tier whose holding ended), ``y``
     (leaves within k months), ``observed`` (the k-month window lies inside the data: ends by the
     panel's last month, or by the customer's last row for a customer who vanishes without
     ``churned``), ``t`` (month index). Same kind of frame as ``panel``.
@@ -83,8 +84,14 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
                      "in_arrears", "suspensions", pl.col("account_type").cast(pl.String),
                      pl.col("segment").cast(pl.String))
     last_panel = pan.select(t_of(pl.col("month").max()).alias("_M"))
-    led = lazy(ledger).select("customer_id", "month", "scheme", "score", "tier", "rank",
-                              "valid_until", "to_keep", "to_next", "window_complete")
+    led = lazy(ledger)
+    if "rerated" not in led.collect_schema().names():  # ledgers before docs/CONTRACT.md's `rerated`
+        led = led.sort(*KEY, "month").with_columns(rerated=(
+            (t_of(pl.col("month").shift(1)) == t_of("month") - 1) & (pl.col("rank").shift(1) > 0)
+            & (t_of(pl.col("valid_until").shift(1)) == t_of(pl.col("month").shift(1)))
+        ).over(KEY).fill_null(False))
+    led = led.select("customer_id", "month", "scheme", "score", "tier", "rank", "valid_until",
+                     "to_keep", "to_next", "window_complete", "rerated")
     lf = (led.join(pan, on=["customer_id", "month"], how="left")
           .join(last_panel, how="cross")
           .sort(*KEY, "month")
@@ -126,7 +133,7 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
     out = lf.select("customer_id", "month", "scheme", "tier", "rank", "score", "floor", "to_keep",
                     "gap", "valid_until", "months_to_expiry", "expiring", "near_floor",
                     *[c for c in FEATURES if c not in ("rank", "gap", "months_to_expiry")],
-                    "revenue", "y", "observed", "t")
+                    "revenue", "rerated", "y", "observed", "t")
     return like(out, panel)
 
 

@@ -13,17 +13,21 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+import tierlib
 from tierlib.churn._common import t_of
+from tierlib.months import as_month
 from tierlib.churn.effect import DropEffect
 from tierlib.churn.fit import ChurnFit
+from tierlib.reforms import Simulation
 
-__all__ = ["ReformChurnCost", "reform_churn_cost"]
+__all__ = ["ReformChurnCost", "reform_churn_cost", "reform_churn_cost_ledgers"]
 
 ASSUMPTIONS = (
     "A downgrade caused by the reform raises churn like a tier drop at re-rating does "
     "(the drop effect was measured at the re-rating floor).",
     "The baseline probability p is the chance of leaving within the effect window under the "
-    "baseline rules (the churn model's k months; keep k equal to the effect window).",
+    "baseline rules (the churn model's k months; a ChurnFit whose k differs from the DropEffect's "
+    "window is refused).",
     "Revenue lost per extra churner = monthly revenue (mean billed over the last 3 months) "
     "x `revenue_months`.",
     "The interval carries the drop effect's confidence interval only, not the uncertainty of p.",
@@ -42,7 +46,7 @@ class ReformChurnCost:
     downgraded customer.
     """
 
-    month: dt.date
+    as_of: dt.date
     hazard_ratio: tuple[float, float, float]
     revenue_months: int
     summary: pl.DataFrame
@@ -51,30 +55,21 @@ class ReformChurnCost:
     assumptions: tuple[str, ...] = ASSUMPTIONS
 
 
-def _pairs_from_simulation(sim, panel) -> tuple[pl.DataFrame, dt.date, str]:
-    from tierlib.reforms import prepare_panel, rate_at
-
-    if panel is None:
-        raise ValueError("a Simulation carries no per-customer tiers: pass panel= (the simulated panel)")
-    valid, d = prepare_panel(panel, sim.as_of)
-    a, b = pl.collect_all([rate_at(valid, sim.baseline, d), rate_at(valid, sim.reform, d)])
-    pair = (a.select("customer_id", tier_base="tier", rank_base="rank")
-            .join(b.select("customer_id", tier_reform="tier", rank_reform="rank"), on="customer_id"))
-    return pair, d, sim.baseline.key
+def _at(ledger: pl.DataFrame, d: dt.date, what: str) -> pl.DataFrame:
+    keys = ledger["scheme"].cast(pl.String).unique().to_list()
+    if len(keys) != 1:
+        raise ValueError(f"{what}: pass the ledger of one scheme, got {len(keys)} ({', '.join(keys)})")
+    out = ledger.filter(pl.col("month") == d)
+    if out.height == 0:
+        raise ValueError(f"{what}: no ledger row at as_of {d:%Y-%m}")
+    return out
 
 
-def _pairs_from_ledgers(base, new, month) -> tuple[pl.DataFrame, dt.date, str]:
-    base, new = (x.collect() if isinstance(x, pl.LazyFrame) else x for x in (base, new))
-    d = base["month"].max() if month is None else (
-        dt.date.fromisoformat(month) if isinstance(month, str) else month)
-    a, b = base.filter(pl.col("month") == d), new.filter(pl.col("month") == d)
-    keys = a["scheme"].cast(pl.String).unique().to_list()
-    if len(keys) != 1 or b["scheme"].cast(pl.String).n_unique() != 1:
-        raise ValueError("pass the baseline and reform ledgers of one scheme each")
-    pair = (a.select("customer_id", tier_base=pl.col("tier").cast(pl.String), rank_base="rank")
+def _pairs(base: pl.DataFrame, new: pl.DataFrame, d: dt.date) -> pl.DataFrame:
+    a, b = _at(base, d, "baseline"), _at(new, d, "reform")
+    return (a.select("customer_id", tier_base=pl.col("tier").cast(pl.String), rank_base="rank")
             .join(b.select("customer_id", tier_reform=pl.col("tier").cast(pl.String), rank_reform="rank"),
                   on="customer_id"))
-    return pair, d, keys[0]
 
 
 def _effect(effect) -> tuple[float, float, float]:
@@ -109,20 +104,56 @@ def _revenue(panel, d: dt.date, ids: pl.DataFrame) -> pl.Series | pl.Expr:
     return ids.join(rev, on="customer_id", how="left")["revenue"]
 
 
-def reform_churn_cost(baseline, reform=None, *, churn, effect, panel=None,
-                      month: dt.date | str | None = None, revenue_months: int = 12) -> ReformChurnCost:
-    """Extra expected churners (and revenue) among the customers a reform downgrades.
+def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
+                      churn: ChurnFit | pl.DataFrame | float, effect: DropEffect | float | tuple,
+                      revenue_months: int = 12) -> ReformChurnCost:
+    """Extra expected churners (and revenue) among the customers a simulated reform downgrades.
 
     Parameters
     ----------
-    baseline : a :class:`tierlib.reforms.Simulation` (then ``panel`` is needed, and its benefit
-        cost change is reported alongside), or the baseline ledger of one scheme.
-    reform : the reform ledger (with a baseline ledger).
+    sim : the :class:`tierlib.reforms.Simulation` (its ``as_of`` is the month compared; its
+        benefit cost change is reported alongside).
+    panel : the simulated panel (a Simulation carries no per-customer tiers: both schemes are
+        rated on it).
+    churn, effect, revenue_months : as in :func:`reform_churn_cost_ledgers`.
+
+    Examples
+    --------
+    >>> import datetime as dt, tierlib
+    >>> months = [dt.date(2024, m, 1) for m in range(1, 9)]
+    >>> p = pl.DataFrame({"customer_id": "c1", "month": months, "join_month": months[0], "billed": 320.0})
+    >>> sim = tierlib.simulate(p, "unicom_vip", {"thresholds.mobile.gold": 350})
+    >>> cost = reform_churn_cost(sim, p, churn=0.1, effect=2.5)
+    >>> cost.summary.select("downgraded", "cost_change").row(0)[0], cost.as_of
+    (1, datetime.date(2024, 8, 1))
+    """
+    if not isinstance(sim, Simulation):
+        raise TypeError(f"sim must be a tierlib.reforms.Simulation, got {type(sim).__name__}; "
+                        "for two ledgers use reform_churn_cost_ledgers")
+    frame = panel.collect() if isinstance(panel, pl.LazyFrame) else panel
+    frame = frame.filter(pl.col("month") <= sim.as_of)
+    base, new = tierlib.rate(frame, sim.baseline), tierlib.rate(frame, sim.reform)
+    out = _cost(_pairs(base, new, sim.as_of), sim.as_of, sim.baseline.key, churn=churn, effect=effect,
+                panel=frame, revenue_months=revenue_months)
+    out.summary = out.summary.with_columns(sim.summary.select("cost_base", "cost_reform", "cost_change"))
+    return out
+
+
+def reform_churn_cost_ledgers(baseline: pl.DataFrame | pl.LazyFrame, reform: pl.DataFrame | pl.LazyFrame,
+                              *, churn: ChurnFit | pl.DataFrame | float,
+                              effect: DropEffect | float | tuple, panel: pl.DataFrame | None = None,
+                              as_of=None, revenue_months: int = 12) -> ReformChurnCost:
+    """Extra expected churners (and revenue) among the customers a reform ledger downgrades.
+
+    Parameters
+    ----------
+    baseline, reform : the ledgers of one scheme under the baseline and the reformed rules.
     churn : baseline probability of leaving within the effect window: a ChurnFit (its ``p`` at
-        ``month``), a DataFrame ``customer_id, p[, revenue]``, or one number for everybody.
+        ``as_of``), a DataFrame ``customer_id, p[, revenue]``, or one number for everybody.
     effect : DropEffect, a hazard ratio, or ``(hr, lo, hi)``.
-    panel : the panel (for a Simulation, and for revenue when ``churn`` carries none).
-    month : month compared (default: the simulation's ``as_of`` / the ledgers' last month).
+    panel : the panel (for revenue when ``churn`` carries none).
+    as_of : month compared, any form :func:`tierlib.months.as_month` reads (default: the
+        baseline ledger's last month).
     revenue_months : months of revenue lost per extra churner.
 
     Examples
@@ -132,20 +163,26 @@ def reform_churn_cost(baseline, reform=None, *, churn, effect, panel=None,
     >>> p = pl.DataFrame({"customer_id": "c1", "month": months, "join_month": months[0], "billed": 320.0})
     >>> base = tierlib.rate(p, "unicom_vip")
     >>> new = tierlib.rate(p, tierlib.load_scheme("unicom_vip").with_values({"thresholds.mobile.gold": 350}))
-    >>> cost = reform_churn_cost(base, new, churn=0.1, effect=(2.5, 1.5, 4.0), panel=p)
+    >>> cost = reform_churn_cost_ledgers(base, new, churn=0.1, effect=(2.5, 1.5, 4.0), panel=p)
     >>> r = cost.summary.row(0, named=True)
     >>> r["downgraded"], round(r["extra_churners"], 3), round(r["extra_lo"], 3), round(r["revenue_lost"])
     (1, 0.15, 0.05, 576)
     """
-    from tierlib.reforms import Simulation
+    for name, x in (("baseline", baseline), ("reform", reform)):
+        if not isinstance(x, (pl.DataFrame, pl.LazyFrame)):
+            raise TypeError(f"{name} must be a ledger (polars frame), got {type(x).__name__}; "
+                            "for a Simulation use reform_churn_cost")
+    base, new = (x.collect() if isinstance(x, pl.LazyFrame) else x for x in (baseline, reform))
+    d = base["month"].max() if as_of is None else as_month(as_of)
+    return _cost(_pairs(base, new, d), d, base["scheme"].cast(pl.String)[0], churn=churn, effect=effect,
+                 panel=panel, revenue_months=revenue_months)
 
-    sim = baseline if isinstance(baseline, Simulation) else None
-    if sim is not None:
-        pair, d, scheme = _pairs_from_simulation(sim, panel)
-    else:
-        if reform is None:
-            raise ValueError("pass a Simulation, or the baseline and the reform ledgers")
-        pair, d, scheme = _pairs_from_ledgers(baseline, reform, month)
+
+def _cost(pair: pl.DataFrame, d: dt.date, scheme: str, *, churn, effect, panel,
+          revenue_months: int) -> ReformChurnCost:
+    if isinstance(churn, ChurnFit) and isinstance(effect, DropEffect) and churn.k != effect.window:
+        raise ValueError(f"the churn model predicts leaving within k={churn.k} months but the drop "
+                         f"effect counts churn over window={effect.window}: fit both on one window")
     hr = _effect(effect)
     down = pair.filter(pl.col("rank_reform") < pl.col("rank_base"))
     down = down.join(_probabilities(churn, scheme, d, panel, down.select("customer_id")),
@@ -161,9 +198,6 @@ def reform_churn_cost(baseline, reform=None, *, churn, effect, panel=None,
            pl.col("revenue_extra_lo").sum().alias("revenue_lost_lo"),
            pl.col("revenue_extra_hi").sum().alias("revenue_lost_hi"),
            pl.col("p").is_null().sum().alias("no_probability")]
-    summary = cust.select(agg)
-    if sim is not None:
-        summary = summary.with_columns(sim.summary.select("cost_base", "cost_reform", "cost_change"))
     by_move = cust.group_by("tier_base", "tier_reform").agg(agg).sort("tier_base", "tier_reform")
-    return ReformChurnCost(month=d, hazard_ratio=hr, revenue_months=revenue_months,
-                           summary=summary, by_move=by_move, customers=cust)
+    return ReformChurnCost(as_of=d, hazard_ratio=hr, revenue_months=revenue_months,
+                           summary=cust.select(agg), by_move=by_move, customers=cust)
