@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 import tierlib
-from tierlib.churn._common import t_of
 from tierlib.months import as_month
+from tierlib.revenue import REVENUE, Revenue
 from tierlib.churn.effect import DropEffect
 from tierlib.churn.fit import ChurnFit
 from tierlib.reforms import Simulation
@@ -28,8 +28,8 @@ ASSUMPTIONS = (
     "The baseline probability p is the chance of leaving within the effect window under the "
     "baseline rules (the churn model's k months; a ChurnFit whose k differs from the DropEffect's "
     "window is refused).",
-    "Revenue lost per extra churner = monthly revenue (mean billed over the last 3 months) "
-    "x `revenue_months`.",
+    "Revenue lost per extra churner = the customer's revenue (`revenue`: the package's one "
+    "definition, tierlib.revenue).",
     "The interval carries the drop effect's confidence interval only, not the uncertainty of p.",
 )
 
@@ -40,7 +40,7 @@ class ReformChurnCost:
 
     ``summary`` (one row): ``downgraded``, ``baseline_churners`` (sum of p among them),
     ``extra_churners`` with ``extra_lo``/``extra_hi`` (from the drop effect's interval),
-    ``revenue_lost`` (yuan over ``revenue_months``) with ``revenue_lost_lo``/``_hi``, and,
+    ``revenue_lost`` (yuan, as ``revenue`` defines a customer's revenue) with ``revenue_lost_lo``/``_hi``, and,
     for a simulation, its benefit ``cost_change`` (yearly, unit costs assumed) next to it.
     ``by_move``: the same by baseline tier -> reform tier. ``customers``: one row per
     downgraded customer.
@@ -48,7 +48,7 @@ class ReformChurnCost:
 
     as_of: dt.date
     hazard_ratio: tuple[float, float, float]
-    revenue_months: int
+    revenue: Revenue
     summary: pl.DataFrame
     by_move: pl.DataFrame
     customers: pl.DataFrame = field(repr=False)
@@ -81,32 +81,30 @@ def _effect(effect) -> tuple[float, float, float]:
     return float(hr), float(lo), float(hi)
 
 
-def _probabilities(churn, scheme: str, d: dt.date, panel, ids: pl.DataFrame) -> pl.DataFrame:
-    """customer_id, p, revenue for the given customers (revenue null when unknown)."""
+def _probabilities(churn, scheme: str, d: dt.date, panel, ids: pl.DataFrame, revenue: Revenue) -> pl.DataFrame:
+    """customer_id, p, revenue for the given customers (revenue null when unknown).
+
+    Revenue comes from the panel by ``revenue``'s definition; without a panel, from ``churn``
+    (a ChurnFit's rows carry :data:`tierlib.revenue.REVENUE`).
+    """
     if isinstance(churn, ChurnFit):
         scored = churn.scored.filter((pl.col("month") == d) & (pl.col("scheme").cast(pl.String) == scheme))
-        return ids.join(scored.select("customer_id", "p", "revenue"), on="customer_id", how="left")
-    if isinstance(churn, pl.DataFrame):
+        out = ids.join(scored.select("customer_id", "p", "revenue"), on="customer_id", how="left")
+    elif isinstance(churn, pl.DataFrame):
         cols = ["customer_id", "p"] + (["revenue"] if "revenue" in churn.columns else [])
         out = ids.join(churn.select(cols), on="customer_id", how="left")
     else:
         out = ids.with_columns(p=pl.lit(float(churn)))
-    return out if "revenue" in out.columns else out.with_columns(revenue=_revenue(panel, d, out))
-
-
-def _revenue(panel, d: dt.date, ids: pl.DataFrame) -> pl.Series | pl.Expr:
-    """Mean billed over the 3 months before ``d`` (null without a panel)."""
-    if panel is None:
-        return pl.lit(None, dtype=pl.Float64)
-    t = t_of(pl.lit(d))
-    rev = (panel.lazy().filter(t_of("month").is_between(t - 3, t - 1)).group_by("customer_id")
-           .agg(revenue=pl.col("billed").mean()).collect())
-    return ids.join(rev, on="customer_id", how="left")["revenue"]
+    if panel is not None:
+        out = out.drop("revenue", strict=False).join(revenue.at(panel, d), on="customer_id", how="left")
+    elif "revenue" not in out.columns:
+        out = out.with_columns(revenue=pl.lit(None, dtype=pl.Float64))
+    return out
 
 
 def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
                       churn: ChurnFit | pl.DataFrame | float, effect: DropEffect | float | tuple,
-                      revenue_months: int = 12) -> ReformChurnCost:
+                      ) -> ReformChurnCost:
     """Extra expected churners (and revenue) among the customers a simulated reform downgrades.
 
     Parameters
@@ -115,7 +113,7 @@ def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
         benefit cost change is reported alongside).
     panel : the simulated panel (a Simulation carries no per-customer tiers: both schemes are
         rated on it).
-    churn, effect, revenue_months : as in :func:`reform_churn_cost_ledgers`.
+    churn, effect : as in :func:`reform_churn_cost_ledgers`; revenue is defined as ``sim.revenue``.
 
     Examples
     --------
@@ -134,7 +132,7 @@ def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
     frame = frame.filter(pl.col("month") <= sim.as_of)
     base, new = tierlib.rate(frame, sim.baseline), tierlib.rate(frame, sim.reform)
     out = _cost(_pairs(base, new, sim.as_of), sim.as_of, sim.baseline.key, churn=churn, effect=effect,
-                panel=frame, revenue_months=revenue_months)
+                panel=frame, revenue=sim.revenue)
     out.summary = out.summary.with_columns(sim.summary.select("cost_base", "cost_reform", "cost_change"))
     return out
 
@@ -142,7 +140,7 @@ def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
 def reform_churn_cost_ledgers(baseline: pl.DataFrame | pl.LazyFrame, reform: pl.DataFrame | pl.LazyFrame,
                               *, churn: ChurnFit | pl.DataFrame | float,
                               effect: DropEffect | float | tuple, panel: pl.DataFrame | None = None,
-                              as_of=None, revenue_months: int = 12) -> ReformChurnCost:
+                              as_of=None, revenue: Revenue = REVENUE) -> ReformChurnCost:
     """Extra expected churners (and revenue) among the customers a reform ledger downgrades.
 
     Parameters
@@ -151,10 +149,11 @@ def reform_churn_cost_ledgers(baseline: pl.DataFrame | pl.LazyFrame, reform: pl.
     churn : baseline probability of leaving within the effect window: a ChurnFit (its ``p`` at
         ``as_of``), a DataFrame ``customer_id, p[, revenue]``, or one number for everybody.
     effect : DropEffect, a hazard ratio, or ``(hr, lo, hi)``.
-    panel : the panel (for revenue when ``churn`` carries none).
+    panel : the panel: each downgraded customer's revenue at ``as_of`` (without it, the
+        ``revenue`` column of ``churn``).
     as_of : month compared, any form :func:`tierlib.months.as_month` reads (default: the
         baseline ledger's last month).
-    revenue_months : months of revenue lost per extra churner.
+    revenue : the revenue definition (default :data:`tierlib.revenue.REVENUE`, a year of billing).
 
     Examples
     --------
@@ -166,7 +165,7 @@ def reform_churn_cost_ledgers(baseline: pl.DataFrame | pl.LazyFrame, reform: pl.
     >>> cost = reform_churn_cost_ledgers(base, new, churn=0.1, effect=(2.5, 1.5, 4.0), panel=p)
     >>> r = cost.summary.row(0, named=True)
     >>> r["downgraded"], round(r["extra_churners"], 3), round(r["extra_lo"], 3), round(r["revenue_lost"])
-    (1, 0.15, 0.05, 576)
+    (1, 0.15, 0.05, 384)
     """
     for name, x in (("baseline", baseline), ("reform", reform)):
         if not isinstance(x, (pl.DataFrame, pl.LazyFrame)):
@@ -175,22 +174,22 @@ def reform_churn_cost_ledgers(baseline: pl.DataFrame | pl.LazyFrame, reform: pl.
     base, new = (x.collect() if isinstance(x, pl.LazyFrame) else x for x in (baseline, reform))
     d = base["month"].max() if as_of is None else as_month(as_of)
     return _cost(_pairs(base, new, d), d, base["scheme"].cast(pl.String)[0], churn=churn, effect=effect,
-                 panel=panel, revenue_months=revenue_months)
+                 panel=panel, revenue=revenue)
 
 
 def _cost(pair: pl.DataFrame, d: dt.date, scheme: str, *, churn, effect, panel,
-          revenue_months: int) -> ReformChurnCost:
+          revenue: Revenue) -> ReformChurnCost:
     if isinstance(churn, ChurnFit) and isinstance(effect, DropEffect) and churn.k != effect.window:
         raise ValueError(f"the churn model predicts leaving within k={churn.k} months but the drop "
                          f"effect counts churn over window={effect.window}: fit both on one window")
     hr = _effect(effect)
     down = pair.filter(pl.col("rank_reform") < pl.col("rank_base"))
-    down = down.join(_probabilities(churn, scheme, d, panel, down.select("customer_id")),
+    down = down.join(_probabilities(churn, scheme, d, panel, down.select("customer_id"), revenue),
                      on="customer_id", how="left")
     extra = {name: (pl.col("p") * h).clip(upper_bound=1.0) - pl.col("p")
              for name, h in zip(("extra", "extra_lo", "extra_hi"), hr)}
     cust = down.with_columns(**extra).with_columns(
-        (pl.col(c) * pl.col("revenue").fill_null(0.0) * revenue_months).alias(f"revenue_{c}")
+        (pl.col(c) * pl.col("revenue").fill_null(0.0)).alias(f"revenue_{c}")
         for c in extra)
     agg = [pl.len().alias("downgraded"), pl.col("p").sum().alias("baseline_churners"),
            pl.col("extra").sum().alias("extra_churners"), pl.col("extra_lo").sum(),
@@ -199,5 +198,5 @@ def _cost(pair: pl.DataFrame, d: dt.date, scheme: str, *, churn, effect, panel,
            pl.col("revenue_extra_hi").sum().alias("revenue_lost_hi"),
            pl.col("p").is_null().sum().alias("no_probability")]
     by_move = cust.group_by("tier_base", "tier_reform").agg(agg).sort("tier_base", "tier_reform")
-    return ReformChurnCost(as_of=d, hazard_ratio=hr, revenue_months=revenue_months,
+    return ReformChurnCost(as_of=d, hazard_ratio=hr, revenue=revenue,
                            summary=cust.select(agg), by_move=by_move, customers=cust)

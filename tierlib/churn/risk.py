@@ -10,6 +10,7 @@ import polars as pl
 from scipy.stats import norm
 
 from tierlib.months import as_month
+from tierlib.revenue import REVENUE, Revenue
 from tierlib.churn.features import feature_matrix
 from tierlib.churn.fit import ChurnFit
 
@@ -74,8 +75,8 @@ class ExpectedChurn:
     of calibrated probabilities of leaving within ``k`` months), ``model_lo``/``model_hi``
     (the model interval of that sum, see ``method``), ``count_lo``/``count_hi`` (interval for
     the number who will actually leave: normal, variance = Poisson-binomial sum p(1-p) + the
-    refits' variance), ``revenue`` (their monthly revenue, yuan), ``revenue_at_risk`` (sum of p
-    x monthly revenue) with ``revenue_lo``/``revenue_hi``. The model interval covers the
+    refits' variance), ``revenue`` (their revenue as ``revenue`` defines it, yuan),
+    ``revenue_at_risk`` (sum of p x revenue) with ``revenue_lo``/``revenue_hi``. The model interval covers the
     sampling of customers through the whole fit (base model and calibration); it does not
     cover a change in behaviour between the calibration months and ``as_of`` (``warnings``
     says when the as-of window holds a kind of re-rating month the checks never saw).
@@ -88,6 +89,7 @@ class ExpectedChurn:
     table: pl.DataFrame
     n_refit: int
     warnings: tuple[str, ...] = ()
+    revenue: Revenue = REVENUE  # the definition behind every revenue column
     method: str = ("sum of calibrated probabilities; model interval: the whole model (base model "
                    "and calibration) refit on customer-bootstrap samples of its training and "
                    "calibration customers, normal on the log scale with the refits' standard "
@@ -103,8 +105,8 @@ class ExpectedChurn:
         return (f"{self.as_of:%Y-%m}: {t['customers']} customers close to a tier drop; expected to "
                 f"leave within {self.k} months: {t['expected']:.1f} ({self.level:.0%} model interval "
                 f"{t['model_lo']:.1f}-{t['model_hi']:.1f}, from {self.n_refit} refits; the realised "
-                f"count should fall in {t['count_lo']:.0f}-{t['count_hi']:.0f}); monthly revenue at "
-                f"risk {t['revenue_at_risk']:,.0f} yuan of {t['revenue']:,.0f}" + warn)
+                f"count should fall in {t['count_lo']:.0f}-{t['count_hi']:.0f}); revenue at "
+                f"risk {t['revenue_at_risk']:,.0f} yuan of {t['revenue']:,.0f} ({self.revenue})" + warn)
 
 
 def _log_interval(est: np.ndarray, boots: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
@@ -186,11 +188,12 @@ def expected_churn(fit: ChurnFit, *, as_of=None, by: tuple[str, ...] | list[str]
 
 
 def retention_list(fit: ChurnFit, *, as_of=None) -> pl.DataFrame:
-    """Near-drop customers ranked by expected monthly revenue loss, ready for ``write_csv``.
+    """Near-drop customers ranked by expected revenue loss, ready for ``write_csv``.
 
     Columns: ``priority, customer_id, scheme, tier, reason, months_to_expiry, gap,
-    probability`` (of leaving within k months), ``monthly_revenue`` (yuan, mean billed over
-    the last 3 months), ``expected_revenue_loss`` (probability x monthly revenue, yuan a month).
+    probability`` (of leaving within k months), ``revenue`` (yuan, as
+    :data:`tierlib.revenue.REVENUE` defines it: billed over the 12 months up to ``as_of``),
+    ``expected_revenue_loss`` (probability x revenue, yuan).
 
     Examples
     --------
@@ -203,7 +206,7 @@ def retention_list(fit: ChurnFit, *, as_of=None) -> pl.DataFrame:
     nd = near_drop_scored(fit, as_of)
     return (nd.select("customer_id", pl.col("scheme").cast(pl.String), pl.col("tier").cast(pl.String),
                       "reason", "months_to_expiry", "gap", probability=pl.col("p"),
-                      monthly_revenue=pl.col("revenue"),
+                      revenue=pl.col("revenue"),
                       expected_revenue_loss=pl.col("p") * pl.col("revenue").fill_null(0.0))
             .sort("expected_revenue_loss", "customer_id", descending=[True, False])
             .with_row_index("priority", offset=1))
