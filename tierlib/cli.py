@@ -140,7 +140,7 @@ def cmd_schemes(a: argparse.Namespace) -> int:
 def cmd_card(a: argparse.Namespace) -> int:
     import tierlib
 
-    print(tierlib.load_scheme(a.scheme, at=a.at).card())
+    print(tierlib.load_scheme(a.scheme, as_of=a.at).card())
     return 0
 
 
