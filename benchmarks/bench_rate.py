@@ -14,7 +14,7 @@ maximum resident set size (``ru_maxrss`` from ``os.wait4``): it includes polars'
 buffers and numba, which ``tracemalloc`` would not see. Three kinds of child:
 
 - ``all``: read the panel, validate once, rate the six schemes one after the other on the
-  shared validated frame (``tierlib.rating.rate_many``, the internal path of
+  shared validated frame (``tierlib.rating._iter_ledgers``, the internal path of
   ``rate(panel, [many])``), dropping each ledger once it is built: per-scheme seconds and the
   total. A six-scheme ledger of 36 M panel rows (216 M rows) does not fit in 8 GB, so the
   benchmark does not concatenate them (``tierlib rate --out DIR`` writes them partition by
@@ -90,19 +90,19 @@ def child(args: list[str]) -> None:
     import polars as pl
 
     import tierlib
-    from tierlib.rating import based_chunks, rate_chunks, resolve
+    from tierlib.rating import CHUNK_ROWS, _chunks, _rate_validated, _resolve_schemes
 
     kind, path = args[0], args[1]
     if kind == "generate":
         c, m, seed, churn, string_ids = (int(x) for x in args[2:])
         ensure_panel(c, m, seed, churn=bool(churn), string_ids=bool(string_ids))
-        print(json.dumps({"schemes": [s.key for s in resolve("all")]}))
+        print(json.dumps({"schemes": [s.key for s in _resolve_schemes("all")]}))
         return
     t = time.perf_counter()
     panel = pl.read_parquet(path)
     res: dict = {"read_s": time.perf_counter() - t, "rows": panel.height}
     if kind == "all":
-        schemes = resolve(args[2].split(","))
+        schemes = _resolve_schemes(args[2].split(","))
         t = time.perf_counter()  # numba kernels: load the compiled cache once
         tierlib.rate(panel.head(100), schemes)
         res["warmup_s"] = time.perf_counter() - t
@@ -110,12 +110,12 @@ def child(args: list[str]) -> None:
         valid = tierlib.validate(panel)
         res["validate_s"] = time.perf_counter() - t
         t = time.perf_counter()  # what rate(panel, [many]) shares between schemes
-        parts = based_chunks(valid)
+        parts = _chunks(tierlib.engine.base(valid.lazy()).collect(), CHUNK_ROWS)
         res["base_s"] = time.perf_counter() - t
         res["schemes"] = {}
         for s in schemes:
             t = time.perf_counter()
-            ledger = rate_chunks(parts, s)
+            ledger = pl.concat([_rate_validated(p.lazy(), s).collect() for p in parts])
             res["schemes"][s.key] = {"s": time.perf_counter() - t, "rows": ledger.height}
             del ledger
         res["total_s"] = (res["warmup_s"] + res["validate_s"] + res["base_s"]

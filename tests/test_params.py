@@ -78,7 +78,7 @@ def test_dated_values_and_at():
     assert p.value_at("2014-06-01").source == "seed 002"
     with pytest.raises(SchemeError, match="no value before"):
         p.at("2012-12-01")
-    frozen = tierlib.load_scheme("mobile_gotone", at="2024-12-01")
+    frozen = tierlib.load_scheme("mobile_gotone", as_of="2024-12-01")
     assert frozen.value("plan_levels.388") == "gold" and not frozen.p("plan_levels.388").dated
 
 
@@ -182,7 +182,7 @@ def test_scheme_pickles_and_deep_copies():
 
     r = tierlib.load_scheme("telecom_club:high").with_values({"rerating_month": 2})
     for back in (pickle.loads(pickle.dumps(r)), copy.deepcopy(r)):
-        assert back == r and back.key == "telecom_club:high" and back.value("rerating_month") == 2
+        assert back == r and back.key == "telecom_club:high[rerating_month=2]" and back.value("rerating_month") == 2
         assert back.changes == r.changes
         with pytest.raises(TypeError):
             back.params["rerating_month"] = None  # type: ignore[index]

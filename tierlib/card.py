@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from tierlib.params import Param, Scheme
+
+__all__ = ["render_card", "assumptions"]
 
 
 def _fmt(v: object) -> str:
@@ -46,3 +50,37 @@ def render_card(s: Scheme, *, markdown: bool = False) -> str:
     out += ["", "## Assumptions (not carrier rules)" if markdown else "Assumptions (not carrier rules):"]
     out += [f"- {p.path}: {_fmt(p.history[-1].value)}; {p.history[-1].reference}" for p in assumed] or ["- none"]
     return "\n".join(out)
+
+
+def assumptions(schemes, catalogues=None) -> pl.DataFrame:
+    """Every assumed number behind a set of schemes: their rules and their benefit catalogues.
+
+    One row per parameter whose latest value is ``source: assumed``: ``scheme``, ``file``
+    (``rules`` or ``benefits``), ``path``, ``value``, ``reference``. A dated parameter shows
+    its latest value with the month it starts (``from 2025-02-01: ...``).
+
+    >>> a = assumptions(["unicom_vip"])
+    >>> a.filter(file="rules")["path"].to_list()
+    ['thresholds.fixed.silver']
+    """
+    from tierlib.benefits import catalogues_for
+    from tierlib.params import load_scheme
+
+    given = [schemes] if isinstance(schemes, (str, Scheme)) else list(schemes)
+    smap = {s.key if isinstance(s, Scheme) else s: load_scheme(s) for s in given}
+    rows = []
+
+    def _rows(key: str, file: str, params) -> list[tuple]:
+        out = []
+        for p in params.values():
+            v = p.history[-1]
+            if v.assumed:
+                when = f"from {v.start}: " if v.start else ""
+                out.append((key, file, p.path, when + str(v.value), v.reference))
+        return out
+
+    for key, s in smap.items():
+        rows += _rows(key, "rules", s.params)
+    for key, cat in catalogues_for(smap, catalogues).items():
+        rows += _rows(key, "benefits", cat.params)
+    return pl.DataFrame(rows, schema=["scheme", "file", "path", "value", "reference"], orient="row")

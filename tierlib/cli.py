@@ -142,7 +142,8 @@ def cmd_schemes(a: argparse.Namespace) -> int:
 def cmd_card(a: argparse.Namespace) -> int:
     import tierlib
 
-    print(tierlib.load_scheme(a.scheme, at=None if a.as_of is None else as_month(a.as_of, name="--as-of")).card())
+    as_of = None if a.as_of is None else as_month(a.as_of, name="--as-of")
+    print(tierlib.load_scheme(a.scheme, as_of=as_of).card())
     return 0
 
 

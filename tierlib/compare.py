@@ -527,21 +527,7 @@ def _notes(ledger: pl.DataFrame, snap: pl.DataFrame, panel: Frame | None, scheme
 
 
 def assumptions(schemes: Iterable[str | Scheme], catalogues: Mapping[str, Catalogue] | None = None) -> pl.DataFrame:
-    """Every assumed number behind a comparison: the schemes' rules and their benefit catalogues.
+    """Moved to :func:`tierlib.card.assumptions` (kept here until callers move)."""
+    from tierlib.card import assumptions as _assumptions
 
-    One row per parameter whose current value is ``source: assumed``: ``scheme``, ``file``
-    (``rules`` or ``benefits``), ``path``, ``value``, ``reference``.
-
-    >>> a = assumptions(["unicom_vip"])
-    >>> a.filter(file="rules")["path"].to_list()
-    ['thresholds.fixed.silver']
-    """
-    smap = {s.key if isinstance(s, Scheme) else s: load_scheme(s) for s in schemes}
-    rows = []
-    for key, s in smap.items():
-        rows += [(key, "rules", p.path, str(p.at()), p.value_at().reference) for p in s.params.values()
-                 if p.value_at().assumed]
-    for key, cat in catalogues_for(smap, catalogues).items():
-        rows += [(key, "benefits", p.path, str(p.at()), p.value_at().reference) for p in cat.params.values()
-                 if p.value_at().assumed]
-    return pl.DataFrame(rows, schema=["scheme", "file", "path", "value", "reference"], orient="row")
+    return _assumptions(schemes, catalogues)

@@ -24,15 +24,16 @@ __all__ = ["CID", "LEDGER", "base", "prev", "first_of", "wsum", "wsum_range", "w
            "tier_from", "finish", "t_to_date", "date_to_t"]
 
 CID = "customer_id"
-LEDGER = ["customer_id", "month", "scheme", "eligible", "score", "assessed", "tier", "rank",
-          "valid_until", "status", "next_tier", "to_next", "to_keep", "window_complete", "flag"]
+LEDGER = ["customer_id", "month", "scheme", "eligible", "score", "assessed", "assessed_rank", "tier",
+          "rank", "floor", "valid_until", "rerated", "status", "next_tier", "to_next", "to_keep",
+          "window_complete", "flag"]
 STATUSES = ("none", "frozen", "active")
 FOREVER = np.iinfo(np.int32).max
 MONEY_DECIMALS = 2  # window sums in fen (0.01 yuan) [assumed: the carriers bill in fen]
 NO_UNTIL = -1
 
 
-# the one month index of the package (tierlib.months)
+#: the package's one month index (tierlib.months), kept under the engine's old names
 date_to_t = index_expr
 t_to_date = date_expr
 
@@ -190,12 +191,15 @@ def _hold_kernel(first, t, assessed, live, end, init_rank, init_until, resets): 
     tier = np.zeros(n, np.int8)
     until = np.full(n, -1, np.int32)
     since = np.full(n, -1, np.int32)
+    rerated = np.zeros(n, np.bool_)
     held, held_until, held_since = 0, -1, -1
     for i in range(n):
         if first[i]:
             held, held_until = init_rank[i], init_until[i]
             held_since = t[i] if held > 0 else -1
         a = assessed[i]
+        # the holding of a tier ended at the previous month: this month re-rates it (it may drop)
+        rerated[i] = live[i] and held > 0 and held_until >= 0 and t[i] == held_until + 1
         if not live[i]:
             held, held_until, held_since = 0, -1, -1
         elif held > 0 and t[i] <= held_until:
@@ -212,35 +216,36 @@ def _hold_kernel(first, t, assessed, live, end, init_rank, init_until, resets): 
         tier[i] = held
         until[i] = held_until
         since[i] = held_since
-    return tier, until, since
+    return tier, until, since, rerated
 
 
 def _hold_batch(s: pl.Series, resets: bool) -> pl.Series:
     f = s.struct
-    tier, until, since = _hold_kernel(
+    tier, until, since, rerated = _hold_kernel(
         f.field("_i").to_numpy() == 0, f.field("_t").to_numpy(), f.field("_assessed").to_numpy(),
         f.field("_live").to_numpy(), f.field("_end").to_numpy(),
         f.field("_init_rank").to_numpy(), f.field("_init_until").to_numpy(), resets)
-    return pl.DataFrame({"_held": tier, "_until": until, "_since": since}).to_struct()
+    return pl.DataFrame({"_held": tier, "_until": until, "_since": since, "_rerated": rerated}).to_struct()
 
 
 def hold(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     """Apply the scheme's holding policy: columns ``_held``, ``_until``, ``_since``."""
     if s.holding == "none":
         return lf.with_columns(_held=pl.col("_assessed"), _until=pl.lit(NO_UNTIL, pl.Int32),
-                               _since=pl.lit(NO_UNTIL, pl.Int32))
+                               _since=pl.lit(NO_UNTIL, pl.Int32), _rerated=pl.lit(False))
     if s.holding == "validity":
-        end = pl.col("_t") + s.value("validity_months") - 1
+        # read at each row's month: a dated validity applies to tiers granted from its date on
+        end = pl.col("_t") + s.expr("validity_months").cast(pl.Int32) - 1
         resets = bool(s.value("upgrade_resets"))
     elif s.holding == "until_rerating":
-        r = s.value("rerating_month") - 1  # month-of-year index of the re-rating
+        r = s.expr("rerating_month").cast(pl.Int32) - 1  # month-of-year index of the re-rating
         moy = pl.col("_t") % 12
         end = pl.col("_t") - moy + r + pl.when(moy >= r).then(12).otherwise(0) - 1
         resets = True
     elif s.holding == "ladder":
         # an upgrade ladder never drops while the customer stays eligible; with never_drops
         # off, each month's tier is valid for that month only, i.e. it is re-rated monthly
-        end = pl.lit(FOREVER) if s.value("never_drops") else pl.col("_t")
+        end = pl.when(s.expr("never_drops")).then(pl.lit(FOREVER)).otherwise(pl.col("_t"))
         resets = True
     else:
         raise ValueError(f"scheme {s.key}: unknown holding policy '{s.holding}'")
@@ -254,7 +259,7 @@ def hold(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
         init_rank.fill_null(0).cast(pl.Int8).alias("_init_rank"),
         init_until.fill_null(NO_UNTIL).cast(pl.Int32).alias("_init_until"),
     )
-    dtype = pl.Struct({"_held": pl.Int8, "_until": pl.Int32, "_since": pl.Int32})
+    dtype = pl.Struct({"_held": pl.Int8, "_until": pl.Int32, "_since": pl.Int32, "_rerated": pl.Boolean})
     out = inputs.map_batches(lambda b: _hold_batch(b, resets), return_dtype=dtype)
     return lf.with_columns(_h=out).unnest("_h")
 
@@ -291,6 +296,9 @@ def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.L
     ledger = lf.with_columns(
         scheme=pl.lit(s.key).cast(pl.Categorical),
         assessed=_label(pl.col("_assessed"), s),
+        assessed_rank=pl.col("_assessed"),
+        floor=pl.when(pl.col("rank") > 0).then(_pick(pl.col("rank"), K)),
+        rerated=pl.col("_rerated"),
         tier=_label(pl.col("rank"), s),
         valid_until=until,
         status=_categorical(STATUSES, pl.when(pl.col("rank") == 0).then(0).when(frozen).then(1).otherwise(2)),

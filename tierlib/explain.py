@@ -93,7 +93,7 @@ def explain(panel: pl.DataFrame | pl.LazyFrame, scheme: str | Scheme, *, custome
     >>> e.row["tier"], e.components[0][1]
     ('silver', 150.0)
     """
-    from tierlib.rating import rate_validated
+    from tierlib.rating import _rate_validated
 
     s = load_scheme(scheme)
     m = as_month(as_of)
@@ -101,7 +101,7 @@ def explain(panel: pl.DataFrame | pl.LazyFrame, scheme: str | Scheme, *, custome
     one = validate(lf).collect()
     if one.is_empty():
         raise ValueError(f"customer_id {customer_id!r} is not in the panel")
-    full = rate_validated(one.lazy(), s, keep_internals=True).collect()
+    full = _rate_validated(one.lazy(), s, keep_internals=True).collect()
     hit = full.filter(pl.col("month") == m)
     if hit.is_empty():
         span = f"{full['month'].min()} .. {full['month'].max()}"

@@ -13,7 +13,7 @@ import re
 
 import polars as pl
 
-__all__ = ["as_month", "maybe_month", "month_index", "from_index", "index_expr", "date_expr"]
+__all__ = ["as_month", "maybe_month", "month_index", "from_index", "month_of_index", "index_expr", "date_expr"]
 
 _FORMS = "YYYY-MM, YYYY-MM-01, YYYYMM, or a date on the 1st"
 _YM = re.compile(r"(\d{4})-(\d{2})")
@@ -91,6 +91,9 @@ def month_index(d: dt.date) -> int:
 def from_index(t: int) -> dt.date:
     """The 1st of month index ``t``."""
     return dt.date(int(t) // 12, int(t) % 12 + 1, 1)
+
+
+month_of_index = from_index  # the same function under the name the engine's first users took
 
 
 def index_expr(d: pl.Expr) -> pl.Expr:

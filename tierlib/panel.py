@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["PanelError", "validate", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES", "RANKS"]
+__all__ = ["PanelError", "validate", "of_carrier", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES", "RANKS"]
 
 LINES = ("mobile", "fixed", "broadband")
 SEGMENTS = ("personal", "enterprise")
@@ -290,3 +290,19 @@ def validate(panel: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     if not is_sorted and lazy:
         out = out.sort("customer_id", "month")
     return out if lazy else out.collect()
+
+
+def of_carrier(frame: pl.DataFrame | pl.LazyFrame, carrier: str) -> pl.DataFrame | pl.LazyFrame:
+    """The rows of one carrier's customers: ``carrier == carrier``; all rows without that column.
+
+    The one place the own-carrier filter is written (``rate(..., own_carrier=True)``).
+
+    >>> import datetime as dt
+    >>> p = pl.DataFrame({"customer_id": [1, 2], "carrier": ["telecom", "unicom"]})
+    >>> of_carrier(p, "unicom")["customer_id"].to_list(), of_carrier(p.drop("carrier"), "x").height
+    ([2], 2)
+    """
+    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    if "carrier" not in names:
+        return frame
+    return frame.filter(pl.col("carrier").cast(pl.String) == carrier)

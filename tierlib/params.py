@@ -13,7 +13,7 @@ or, when the carrier changed it at a date, as a dated history::
 
 Leaves are addressed by dotted paths (``thresholds.mobile.gold``). Values are resolved per
 month inside the engine (:meth:`Scheme.expr`) or once at the boundary
-(``load_scheme(..., at=...)``). A scheme is immutable; :meth:`Scheme.with_values` returns a new
+(``load_scheme(..., as_of=...)``). A scheme is immutable; :meth:`Scheme.with_values` returns a new
 one (the building block of reforms).
 """
 
@@ -28,6 +28,8 @@ from typing import Any, Mapping
 
 import polars as pl
 import yaml
+
+from tierlib.months import as_month
 
 __all__ = ["Value", "Param", "Scheme", "load_scheme", "schemes", "SchemeError"]
 
@@ -71,18 +73,32 @@ class Param:
     path: str
     history: tuple[Value, ...]
 
-    def at(self, when: dt.date | str | None = None) -> Any:
-        """The value in force at ``when`` (the latest value when ``when`` is None)."""
-        return self.value_at(when).value
+    def at(self, as_of: Any = None) -> Any:
+        """The value in force at month ``as_of`` (any form :func:`tierlib.months.as_month` takes).
 
-    def value_at(self, when: dt.date | str | None = None) -> Value:
-        if when is None:
+        ``as_of`` may be omitted only for an undated parameter: reading a dated one without a
+        month would silently pick one of its values, so it is a :class:`SchemeError` naming the path.
+        """
+        return self.value_at(as_of).value
+
+    def value_at(self, as_of: Any = None) -> Value:
+        if as_of is None:
+            if self.dated:
+                raise SchemeError(f"parameter '{self.path}' is dated ({self._dates()}): "
+                                  "read it at a month (as_of) or per row (Scheme.expr)")
             return self.history[-1]
-        when = _date(when, self.path)
+        try:
+            when = as_month(as_of, name=self.path) if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime) \
+                else as_of
+        except ValueError as e:
+            raise SchemeError(str(e)) from None
         live = [v for v in self.history if v.start is None or v.start <= when]
         if not live:
             raise SchemeError(f"parameter '{self.path}' has no value before {self.history[0].start}")
         return live[-1]
+
+    def _dates(self) -> str:
+        return ", ".join(f"from {v.start}" if v.start else "always" for v in self.history)
 
     @property
     def dated(self) -> bool:
@@ -140,6 +156,12 @@ def _flatten(node: Mapping, prefix: str = "") -> dict[str, Param]:
     return out
 
 
+def _short(path: str, new: Any) -> str:
+    if isinstance(new, Mapping) and "value" in new:
+        return f"{path}={new['value']!r}@{new.get('from')}"
+    return f"{path}={new!r}" if not isinstance(new, (int, float)) or isinstance(new, bool) else f"{path}={new}"
+
+
 def _same_type(old: Any, new: Any) -> bool:
     num = (int, float)
     if isinstance(old, bool) or isinstance(new, bool):
@@ -170,11 +192,48 @@ class Scheme:
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
     changes: tuple[str, ...] = ()
+    key_name: str | None = None
 
     @property
     def key(self) -> str:
-        """The scheme's name in ledgers: ``id`` or ``id:variant``."""
+        """The scheme's name in ledgers: ``id`` or ``id:variant``, or the name a reform gave it."""
+        if self.key_name:
+            return self.key_name
         return f"{self.id}:{self.variant}" if self.variant else self.id
+
+    def renamed(self, name: str) -> "Scheme":
+        """A copy with another ledger key (e.g. a province copy rated beside the original).
+
+        >>> load_scheme("unicom_vip").renamed("unicom_vip_gd").key
+        'unicom_vip_gd'
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise SchemeError(f"scheme {self.key}: a name must be a non-empty string, not {name!r}")
+        return replace(self, key_name=name)
+
+    def tier_label(self, tier: str) -> str:
+        """``"star5 五星"``: the tier id and its Chinese label (the one place this is built).
+
+        >>> load_scheme("telecom_star").tier_label("star5")
+        'star5 五星'
+        """
+        self.rank(tier)
+        return f"{tier} {self.labels.get(tier, '')}".strip()
+
+    def ladder_frame(self) -> pl.DataFrame:
+        """One row per tier including ``none``: ``scheme, tier, rank, label, tier_label, top``.
+
+        >>> load_scheme("unicom_vip").ladder_frame().select("tier", "rank", "top").row(-1)
+        ('diamond', 3, True)
+        """
+        n = len(self.ladder)
+        return pl.DataFrame({
+            "scheme": [self.key] * n, "tier": list(self.ladder), "rank": list(range(n)),
+            "label": [str(self.labels.get(t, "")) for t in self.ladder],
+            "tier_label": [self.tier_label(t) for t in self.ladder],
+            "top": [k == n - 1 for k in range(n)],
+        }, schema={"scheme": pl.String, "tier": pl.String, "rank": pl.Int8, "label": pl.String,
+                   "tier_label": pl.String, "top": pl.Boolean})
 
     @property
     def module(self) -> ModuleType:
@@ -198,8 +257,13 @@ class Scheme:
             hint = f"; did you mean {', '.join(near)}?" if near else ""
             raise SchemeError(f"scheme {self.key}: no parameter '{path}'{hint}") from None
 
-    def value(self, path: str, at: dt.date | str | None = None) -> Any:
-        return self.p(path).at(at)
+    def value(self, path: str, as_of: Any = None) -> Any:
+        """The value of ``path`` in force at month ``as_of`` (required when the parameter is dated).
+
+        >>> load_scheme("mobile_gotone").value("plan_levels.288", "2025-03")
+        'platinum'
+        """
+        return self.p(path).at(as_of)
 
     def expr(self, path: str) -> pl.Expr:
         return self.p(path).expr()
@@ -207,18 +271,23 @@ class Scheme:
     def has(self, path: str) -> bool:
         return path in self.params
 
-    def with_values(self, changes: Mapping[str, Any], *, reference: str = "reform") -> "Scheme":
+    def with_values(self, changes: Mapping[str, Any], *, name: str | None = None,
+                    reference: str = "reform") -> "Scheme":
         """A new scheme with some parameters replaced; the original is untouched.
 
         A value may be plain (replaces the whole history) or ``{"from": date, "value": v}``
         (in force from that date on, earlier history kept). Unknown paths and values of another
-        type than the baseline's raise :class:`SchemeError` naming the path.
+        type than the baseline's raise :class:`SchemeError` naming the path. The result's
+        ledger key is ``name``, else derived from the baseline's key and the changes, so a
+        baseline and its reform never share a ``scheme`` label.
 
         >>> s = load_scheme("unicom_vip")
         >>> s.with_values({"thresholds.mobile.gold": 350}).value("thresholds.mobile.gold")
         350
         >>> s.value("thresholds.mobile.gold")
         300
+        >>> s.with_values({"thresholds.mobile.gold": 350}).key
+        'unicom_vip[thresholds.mobile.gold=350]'
         """
         params = dict(self.params)
         done = []
@@ -241,13 +310,16 @@ class Scheme:
                 history = (Value(val, "reform", reference, None),)
             params[path] = Param(path, history)
             done.append(f"{path} = {val!r}" + (f" from {new['from']}" if dated else ""))
-        return replace(self, params=MappingProxyType(params), changes=self.changes + tuple(done))
+        if name is None:
+            name = f"{self.key}[{', '.join(_short(p, v) for p, v in changes.items())}]"
+        out = replace(self, params=MappingProxyType(params), changes=self.changes + tuple(done))
+        return out.renamed(name)
 
-    def resolved(self, at: dt.date | str) -> "Scheme":
-        """This scheme with every parameter frozen at its value in force at ``at``."""
+    def resolved(self, as_of: Any) -> "Scheme":
+        """This scheme with every parameter frozen at its value in force at month ``as_of``."""
         params = {}
         for path, p in self.params.items():
-            v = p.value_at(at)
+            v = p.value_at(as_of)
             params[path] = Param(path, (replace(v, start=None),))
         return replace(self, params=MappingProxyType(params))
 
@@ -297,18 +369,19 @@ def _read(path: Path) -> dict:
 
 
 def load_scheme(scheme: str | Path | Scheme, *, variant: str | None = None,
-                at: dt.date | str | None = None) -> Scheme:
+                as_of: Any = None) -> Scheme:
     """Load a scheme by id (``"telecom_club"``, ``"telecom_club:high"``) or from a YAML path.
 
     Parameters
     ----------
     scheme : a registered id, ``id:variant``, a path to a parameter file, or a Scheme.
     variant : a regional variant listed in the file's ``variants``.
-    at : freeze every dated parameter at its value in force on this date.
+    as_of : freeze every dated parameter at its value in force at this month
+        (:func:`tierlib.months.as_month`).
 
     >>> load_scheme("telecom_club:high").value("regional.all_high")
     True
-    >>> load_scheme("mobile_gotone", at="2024-06-01").value("plan_levels.288")
+    >>> load_scheme("mobile_gotone", as_of="2024-06").value("plan_levels.288")
     'silver'
     """
     if isinstance(scheme, Scheme):
@@ -326,8 +399,8 @@ def load_scheme(scheme: str | Path | Scheme, *, variant: str | None = None,
         if not path.exists():
             raise SchemeError(f"scheme file not found: {path}")
         out = _build(_read(path), variant, path)
-    if at is not None:
-        out = out.resolved(at)
+    if as_of is not None:
+        out = out.resolved(as_of)
     return out
 
 

@@ -8,17 +8,22 @@ import numpy as np
 import polars as pl
 
 from tierlib import engine
-from tierlib.panel import validate
+from tierlib.panel import of_carrier, validate
 from tierlib.params import Scheme, load_scheme
 
-__all__ = ["rate", "resolve", "rate_validated", "rate_based", "rate_many"]
+__all__ = ["rate"]
 
 SchemeLike = str | Scheme
 
 
-def resolve(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
-    """Scheme ids, ``"all"``, Scheme objects or a list of them -> list of Scheme."""
-    from tierlib.params import schemes
+def _resolve_schemes(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
+    """Scheme ids, ``"all"``, Scheme objects or a list of them -> list of Scheme.
+
+    Ledger keys are unique: the same scheme twice (``["all", "unicom_vip"]``, a province copy
+    with the same id, a reform not renamed) is a :class:`SchemeError` naming the key, since its
+    rows would be counted twice under one ``scheme`` label.
+    """
+    from tierlib.params import SchemeError, schemes
 
     given = [scheme] if isinstance(scheme, (str, Scheme)) else list(scheme)
     items: list[SchemeLike] = []
@@ -26,20 +31,24 @@ def resolve(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
         items += schemes() if isinstance(x, str) and x == "all" else [x]
     if not items:
         raise ValueError("no scheme given")
-    return [load_scheme(s) for s in items]
+    out = [load_scheme(s) for s in items]
+    seen: set[str] = set()
+    for s in out:
+        if s.key in seen:
+            raise SchemeError(f"scheme '{s.key}' is given twice: ledger keys must be unique "
+                              f"(rename a copy with Scheme.renamed(name) or with_values(..., name=))")
+        seen.add(s.key)
+    return out
 
 
-def rate_validated(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.LazyFrame:
-    """Rate a panel that already passed :func:`validate` (lazy in, lazy out)."""
-    return rate_based(engine.base(lf), s, keep_internals=keep_internals)
+def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.LazyFrame:
+    """Rate a panel that already passed :func:`validate` (lazy in, lazy out).
 
-
-def rate_based(based: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.LazyFrame:
-    """Rate a validated panel that already carries :func:`engine.base`'s columns.
-
-    The validated, based frame is the same for every scheme: computing it once and rating
-    several schemes on it is the internal path of ``rate(panel, [many])``.
+    A frame that already carries :func:`engine.base`'s columns (``_i``, ``_tj``) is not based
+    again: the based frame is the same for every scheme and may be shared.
     """
+    names = lf.collect_schema().names()
+    based = lf if {"_i", "_tj", "_t0"} <= set(names) else engine.base(lf)
     return engine.finish(s.module.prepare(based, s), s, keep_internals=keep_internals)
 
 
@@ -63,37 +72,30 @@ def _chunks(based: pl.DataFrame, rows: int) -> list[pl.DataFrame]:
     return [based.slice(a, b - a) for a, b in zip(cuts, cuts[1:])]
 
 
-def rate_many(valid: pl.DataFrame, schemes: list[Scheme]) -> Iterator[pl.DataFrame]:
+def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme]) -> Iterator[pl.DataFrame]:
     """Ledgers of a validated eager panel, one scheme at a time, on one shared based frame.
 
     A customer's ledger depends on that customer's rows only, so each scheme is rated on
     slices of whole customers (:data:`CHUNK_ROWS`) and the slices' ledgers are concatenated.
     """
-    parts = based_chunks(valid)
+    parts = _chunks(engine.base(valid.lazy()).collect(), CHUNK_ROWS)
     for s in schemes:
-        yield rate_chunks(parts, s)
+        frames = [_rate_validated(p.lazy(), s).collect() for p in parts]
+        yield frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
 
 
-def based_chunks(valid: pl.DataFrame) -> list[pl.DataFrame]:
-    """The validated panel with :func:`engine.base`'s columns, in slices of whole customers."""
-    return _chunks(engine.base(valid.lazy()).collect(), CHUNK_ROWS)
-
-
-def rate_chunks(parts: list[pl.DataFrame], s: Scheme) -> pl.DataFrame:
-    """One scheme's ledger of :func:`based_chunks`' slices, concatenated in order."""
-    frames = [rate_based(p.lazy(), s).collect() for p in parts]
-    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
-
-
-def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[SchemeLike]
-         ) -> pl.DataFrame | pl.LazyFrame:
+def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[SchemeLike], *,
+         own_carrier: bool = False) -> pl.DataFrame | pl.LazyFrame:
     """Rate every customer-month of a panel under one or several schemes.
 
     Parameters
     ----------
     panel : DataFrame or LazyFrame following RULES.md §1 (validated first; see ``validate``).
     scheme : a scheme id (``"unicom_vip"``, ``"telecom_club:high"``), ``"all"``, a Scheme
-        (e.g. a reform), or a list of these.
+        (e.g. a reform), or a list of these; each ledger key (``Scheme.key``) at most once.
+    own_carrier : rate each scheme only on the customers whose panel ``carrier`` equals the
+        scheme's carrier (:func:`tierlib.panel.of_carrier`; every customer when the panel has no
+        ``carrier`` column).
 
     Returns
     -------
@@ -117,10 +119,16 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
     │ 2024-08-01 ┆ silver ┆ 2025-01-01  │
     └────────────┴────────┴─────────────┘
     """
-    schemes = resolve(scheme)
+    schemes = _resolve_schemes(scheme)
     if isinstance(panel, pl.LazyFrame):
-        based = engine.base(validate(panel))
-        frames = [rate_based(based, s) for s in schemes]
+        valid = validate(panel)
+        based = engine.base(valid)
+        frames = [_rate_validated(of_carrier(based, s.carrier) if own_carrier else based, s)
+                  for s in schemes]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-    frames = list(rate_many(validate(panel), schemes))
+    valid = validate(panel)
+    if own_carrier:
+        frames = [next(_iter_ledgers(of_carrier(valid, s.carrier), [s])) for s in schemes]
+    else:
+        frames = list(_iter_ledgers(valid, schemes))
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")

@@ -35,7 +35,7 @@ from tierlib.compare import customer_money
 from tierlib.panel import validate
 from tierlib.params import Param, Scheme, SchemeError, load_scheme
 from tierlib import engine
-from tierlib.rating import rate_based
+from tierlib.rating import _rate_validated
 
 __all__ = ["Reform", "load_reform", "apply_reform", "reform_warnings", "prepare_panel", "rate_at",
            "Simulation", "simulate", "sweep", "threshold_for_share", "ThresholdSearch"]
@@ -136,9 +136,9 @@ def reform_warnings(baseline: SchemeLike, reform: Reform | Mapping | str | Path)
     new = apply_reform(base, r)
     same = [p for p in r.changes if _same(base.p(p), new.p(p))]
     if len(same) == len(r.changes):
-        listed = ", ".join(f"{p} = {base.value(p)!r}" for p in same)
+        listed = ", ".join(f"{p} = {base.p(p).history[-1].value!r}" for p in same)
         return [f"reform '{r.name}' changes nothing: every value equals the baseline ({listed})"]
-    return [f"{p}: the reform's value equals the baseline ({base.value(p)!r})" for p in same]
+    return [f"{p}: the reform's value equals the baseline ({base.p(p).history[-1].value!r})" for p in same]
 
 
 # --- rating at as_of -------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def rate_at(prepared: pl.DataFrame, scheme: Scheme, as_of: dt.date, *, near: flo
     ('silver', True)
     """
     K = len(scheme.tiers)
-    lf = rate_based(prepared.lazy(), scheme, keep_internals=True).filter(pl.col("month") == as_of)
+    lf = _rate_validated(prepared.lazy(), scheme, keep_internals=True).filter(pl.col("month") == as_of)
     thr = [pl.col(f"_thr{k}") for k in range(1, K + 1)]
     close = [((pl.col("score") - t).abs() <= near * t) & (t > 0) for t in thr]
     return lf.select(

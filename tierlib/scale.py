@@ -9,7 +9,7 @@ partitions of whole customers, each rated in memory on its own. :func:`rate_data
    row groups. Otherwise the input is first hash-partitioned by ``customer_id`` into a
    staging directory in one streaming pass (``_staging/``, removed at the end);
 2. reads each partition, validates it and rates it under every scheme on one shared validated
-   frame (:func:`tierlib.rating.rate_many`);
+   frame (:func:`tierlib.rating._iter_ledgers`);
 3. writes ``out_dir/<scheme>/part-<k>.parquet`` (one directory per scheme, ``:`` in a
    variant's key written as ``-``), each file with exactly the ledger columns of
    docs/CONTRACT.md, and a ``_tierlib.json`` manifest last.
@@ -34,7 +34,7 @@ from typing import Iterable
 import polars as pl
 
 from tierlib.params import Scheme
-from tierlib.rating import SchemeLike, rate_many, resolve
+from tierlib.rating import SchemeLike, _iter_ledgers, _resolve_schemes
 
 __all__ = ["rate_dataset", "read_ledger", "plan_partitions", "ROWS_PER_PARTITION"]
 
@@ -197,7 +197,7 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     ['silver', 'none']
     >>> shutil.rmtree(d)
     """
-    plan = resolve(schemes)
+    plan = _resolve_schemes(schemes)
     out = Path(out_dir)
     files = _files(src)
     n, bounds = plan_partitions(src, partitions)
@@ -223,7 +223,7 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
             panel = _read_partition(files, staging, bounds, n, k)
             ledgers = []
             if panel is not None and panel.height:
-                ledgers = [(s, ledger) for s, ledger in zip(plan, rate_many(_validate(panel), plan))]
+                ledgers = [(s, ledger) for s, ledger in zip(plan, _iter_ledgers(_validate(panel), plan))]
                 panel_rows += panel.height
                 latest += [_latest_tiers(ledger) for _, ledger in ledgers]
             del panel

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from tierlib.rating import SchemeLike, resolve
+from tierlib.rating import SchemeLike, _resolve_schemes
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -30,8 +30,8 @@ CHUNK_ROWS = 500_000
 
 _LEDGER_TYPES = [  # (column, Spark type name) after customer_id
     ("month", "date"), ("scheme", "string"), ("eligible", "boolean"), ("score", "double"),
-    ("assessed", "string"), ("tier", "string"), ("rank", "tinyint"), ("valid_until", "date"),
-    ("status", "string"), ("next_tier", "string"), ("to_next", "double"), ("to_keep", "double"),
+    ("assessed", "string"), ("assessed_rank", "tinyint"), ("tier", "string"), ("rank", "tinyint"),
+    ("floor", "double"), ("valid_until", "date"), ("rerated", "boolean"), ("status", "string"), ("next_tier", "string"), ("to_next", "double"), ("to_keep", "double"),
     ("window_complete", "boolean"), ("flag", "string"),
 ]
 
@@ -104,7 +104,7 @@ def rate(spark_df: "DataFrame", scheme: SchemeLike | Iterable[SchemeLike], *,
     A Spark DataFrame with :func:`ledger_schema`: one row per panel row and scheme. Bad panel
     data fails the Spark job with tierlib's ``PanelError`` message.
     """
-    plan = resolve(scheme)  # resolved on the driver: unknown schemes fail before any job
+    plan = _resolve_schemes(scheme)  # resolved on the driver: unknown schemes fail before any job
     schema = ledger_schema(spark_df.schema["customer_id"].dataType)
     target = _arrow_schema(schema)
     by_customer = (spark_df.repartition(partitions, "customer_id") if partitions

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import polars as pl
 
 import tierlib
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
 
 __all__ = ["rate_own_carrier"]
 
@@ -29,14 +29,7 @@ def rate_own_carrier(panel: pl.DataFrame | pl.LazyFrame, schemes: str | Scheme |
     >>> led.select("customer_id", pl.col("scheme").cast(pl.String)).rows()
     [(1, 'telecom_star'), (2, 'unicom_vip')]
     """
-    items = [schemes] if isinstance(schemes, (str, Scheme)) else list(schemes)
-    frame = panel.collect() if isinstance(panel, pl.LazyFrame) else panel
-    has_carrier = "carrier" in frame.columns
-    out = []
-    for s in map(load_scheme, items):
-        sub = frame.filter(pl.col("carrier").cast(pl.String) == s.carrier) if has_carrier else frame
-        if sub.height:
-            out.append(tierlib.rate(sub.drop("carrier") if has_carrier else sub, s))
-    if not out:
+    led = tierlib.rate(panel.collect() if isinstance(panel, pl.LazyFrame) else panel, schemes, own_carrier=True)
+    if not led.height:
         raise ValueError("no customer of the schemes' carriers in the panel")
-    return pl.concat(out, how="vertical")
+    return led
