@@ -100,7 +100,9 @@ def test_no_public_function_names_the_month_otherwise():
                     params = inspect.signature(fn).parameters
                 except (TypeError, ValueError):
                     continue
-                offenders += [f"{mod_name}.{label}({p})" for p in params if p in ("month", "at", "when")]
+                # a polars expression for the rows' own month column is not the analysis month
+                offenders += [f"{mod_name}.{label}({p})" for p, v in params.items()
+                              if p in ("month", "at", "when") and "Expr" not in str(v.annotation)]
     assert offenders == []
 
 
