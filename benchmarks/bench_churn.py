@@ -11,7 +11,23 @@ Prints, on a seed not used in development:
   3. the drop effect (RD hazard ratio and its CI, naive ratio) for drop_effect knobs 1.0, 2.5, 4.0;
   4. with --coverage S: how often the RD interval covers the knob over S fresh seeds (30,000
      customers each), the spread of the estimates and the mean interval width.
+  5. with --short-seeds S: the 24-month setting of issue 9 items 8-9 (60,000 customers, seeds
+     9200..): expected near-drop leavers at the panel's last three as-of months against the
+     truth (27 months drawn, 24 kept), whether the 90 % model interval covers it, the warnings,
+     and the drop effect. `--only-short` runs this section alone.
 Writes the figures to benchmarks/out/churn.json (gitignored).
+
+Section 5, measured 2026-12-02 (2-core VM shared with four other jobs, ~950 s a seed):
+  before (509c515, interval from the calibration bootstrap only), seeds 9200-9205: the model
+    interval covered the truth in 5 of 18 (seed, as-of) settings; errors -11.0 % .. +11.4 %;
+    drop effect 1.57-5.41 against 2.5 with 38-53 leavers below the floor and no warning.
+  after, seeds 9200-9201 (the others did not finish before the deadline): seed 9200 2024-10 +0.2 % and 2024-11
+    -1.0 % (covered; before +11.4 % / +9.9 %, not covered), 2024-12 -7.2 % (not covered: its
+    window holds GoTone's February re-rating, the case expected_churn warns about; the test
+    suite checks that warning on seed 7303; before +1.1 %); drop effect 1.71 (0.76-3.93),
+    events 44/87, warned (fewer than 100 on a side). Seed 9201: +0.9 %, +1.7 %, -4.3 %, all
+    covered (before -4.6 %, -5.2 %, -11.0 %, none covered); drop effect 1.80, events 38/79,
+    warned. After: 5 of 6 settings covered over the two seeds that finished.
 
 Last full run (defaults; 2-core VM shared with other jobs, 691 s, peak 4.9 GB):
   model (200,000 x 36, seed 7401): held-out 2025-05..10, churn within 3 months 4.17 % (predicted
