@@ -12,26 +12,13 @@ from pathlib import Path
 
 import polars as pl
 
-__all__ = ["main", "read_panel", "write_frame"]
+__all__ = ["main", "write_frame"]
+
+from tierlib.io import read_panel  # noqa: E402  (one reader of panel files)
 
 
 class UserError(Exception):
     """A mistake in the command line or its inputs: reported in one line, exit code 2."""
-
-
-def read_panel(path: str | Path, *, lazy: bool = False) -> pl.DataFrame | pl.LazyFrame:
-    """Read a panel from parquet (file or directory of parquet files) or CSV."""
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"panel not found: {p}")
-    if p.is_dir() or p.suffix == ".parquet":
-        src = str(p / "**/*.parquet") if p.is_dir() else str(p)
-        lf = pl.scan_parquet(src)
-    elif p.suffix in (".csv", ".txt"):
-        lf = pl.scan_csv(p, try_parse_dates=True, schema_overrides={"customer_id": pl.String})
-    else:
-        raise UserError(f"{p}: unknown panel format '{p.suffix}' (use .parquet or .csv)")
-    return lf if lazy else lf.collect()
 
 
 def write_frame(df: pl.DataFrame, path: str | Path) -> None:

@@ -1,4 +1,8 @@
-"""Turn one-row-per-customer snapshots into panels (issue #3).
+"""Reading panels from files, and turning one-row-per-customer snapshots into panels.
+
+:func:`read_panel` reads a panel from parquet or CSV (a file or a folder of files) with the
+panel contract's dtypes (:data:`tierlib.panel.COLUMNS`): a CSV is never type-guessed, so any
+valid panel written to CSV reads back as it was, and a broken or inconsistent file is named.
 
 Many analysts only have an extract with one row per customer: an id, the tenure in months, the
 monthly charge, maybe the total charges and a churn flag. :func:`from_snapshot` spreads each row
@@ -8,14 +12,204 @@ approximation (see the function's notes); a real monthly extract is always bette
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Mapping
+from pathlib import Path
 
 import polars as pl
 
-from tierlib.panel import PanelError, validate
+from tierlib.panel import COLUMNS, PanelError, validate
 
-__all__ = ["from_snapshot", "SNAPSHOT_KEYS"]
+__all__ = ["read_panel", "PanelFileError", "panel_files", "scan_parquet_panel", "from_snapshot", "SNAPSHOT_KEYS"]
+
+#: CSV fields of a kind are read as this dtype (ids: see :func:`read_panel`); a column outside
+#: the contract is read as text.
+CSV_DTYPES = {"date": pl.Date, "money": pl.Float64, "count": pl.Int64, "bool": pl.Boolean, "text": pl.String}
+_INT_ID = r"^-?(0|[1-9][0-9]{0,17})$"  # an integer written canonically that fits Int64
+_TEXTS = (pl.String, pl.Categorical, pl.Enum)
+
+
+class PanelFileError(ValueError):
+    """A panel file that cannot be read, or files of one panel that do not agree; names the file."""
+
+
+def _hidden(p: Path, root: Path) -> bool:
+    return any(part.startswith((".", "_")) for part in p.relative_to(root).parts)
+
+
+def panel_files(path: str | Path) -> list[Path]:
+    """The files of a panel: the file itself, or a folder's ``*.parquet`` / ``*.csv`` files.
+
+    Files and folders whose names start with ``.`` or ``_`` (temporaries, staging) are skipped;
+    a folder mixing parquet and CSV files is refused.
+
+    >>> from tierlib.paths import sample_panel
+    >>> [f.name for f in panel_files(sample_panel())]
+    ['panel.parquet']
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"panel not found: {p}")
+    if p.is_file():
+        if p.suffix.lower() not in (".parquet", ".csv"):
+            raise PanelFileError(f"{p}: unknown panel format '{p.suffix}' (use .parquet or .csv)")
+        return [p]
+    files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in (".parquet", ".csv")
+                   and not _hidden(f, p))
+    kinds = {f.suffix.lower() for f in files}
+    if not files:
+        raise PanelFileError(f"{p}: no .parquet or .csv file in this folder")
+    if len(kinds) > 1:
+        raise PanelFileError(f"{p}: the folder mixes parquet and CSV files; keep one format per panel")
+    return files
+
+
+def scan_parquet_panel(files: list[Path]) -> pl.LazyFrame:
+    """Scan parquet panel files after checking each footer and that all files agree (else named)."""
+    schemas = []
+    for f in files:
+        try:
+            schemas.append(pl.read_parquet_schema(f))
+        except (pl.exceptions.PolarsError, OSError) as e:
+            raise PanelFileError(f"{f}: not a readable parquet file ({str(e).splitlines()[0]})") from None
+    first = schemas[0]
+    for f, sch in zip(files[1:], schemas[1:]):
+        for name in dict.fromkeys([*first, *sch]):
+            a, b = first.get(name), sch.get(name)
+            if a == b or (isinstance(a, _TEXTS) and isinstance(b, _TEXTS)):
+                continue
+            what = "customer ids are" if name == "customer_id" else f"column '{name}' is"
+            raise PanelFileError(f"{what} {a or 'missing'} in {files[0]} but {b or 'missing'} in {f}; "
+                                 "every file of a panel must have the same columns and types")
+    if all(sch == first for sch in schemas):
+        return pl.scan_parquet(files, hive_partitioning=False)
+    texts = [n for n, d in first.items() if isinstance(d, _TEXTS)]
+    return pl.concat([pl.scan_parquet(f).with_columns(pl.col(texts).cast(pl.String)) for f in files])
+
+
+def _header(f: Path) -> list[str]:
+    try:
+        with open(f, newline="", encoding="utf-8-sig") as fh:
+            names = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError) as e:
+        raise PanelFileError(f"{f}: cannot read the CSV header ({e})") from None
+    if not names:
+        raise PanelFileError(f"{f}: empty CSV file (no header)")
+    for name in dict.fromkeys(names):
+        if names.count(name) > 1:
+            raise PanelError(name, f"the column appears {names.count(name)} times in the header of {f}; "
+                             "keep one")
+    return names
+
+
+def _csv_casts(names: list[str], ids: pl.DataType) -> list[pl.Expr]:
+    out = []
+    for name in names:
+        col = COLUMNS.get(name)
+        kind = col.kind if col else "text"
+        c = pl.col(name)
+        if kind == "id":
+            e = c.cast(ids, strict=False)
+        elif kind == "date":
+            e = pl.when(c.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(c).str.to_date("%Y-%m-%d", strict=False)
+        elif kind == "bool":
+            e = pl.when(c.str.to_lowercase() == "true").then(True).when(c.str.to_lowercase() == "false").then(False)
+        else:
+            e = c.cast(CSV_DTYPES[kind], strict=False)
+        out.append(e.alias(name))
+    return out
+
+
+def _csv(files: list[Path], ids: str) -> pl.DataFrame:
+    frames = []
+    for f in files:
+        names = _header(f)
+        try:
+            raw = pl.read_csv(f, schema={n: pl.String for n in names}, encoding="utf8-lossy")
+        except pl.exceptions.PolarsError as e:
+            raise PanelFileError(f"{f}: not a readable CSV file ({str(e).splitlines()[0]})") from None
+        if "customer_id" in raw.columns and raw["customer_id"].dtype == pl.String:
+            raw = raw.with_columns(pl.col("customer_id").str.strip_chars())
+        frames.append((f, raw))
+    cols = frames[0][1].columns
+    for f, raw in frames[1:]:
+        if raw.columns != cols:
+            raise PanelFileError(f"{f}: columns {raw.columns} differ from {cols} in {frames[0][0]}")
+    raw = pl.concat([r for _, r in frames])
+    if ids == "auto" and "customer_id" in cols:
+        ids = "integer" if raw["customer_id"].drop_nulls().str.contains(_INT_ID).all() else "string"
+    dtype = pl.Int64 if ids == "integer" else pl.String
+    typed = raw.with_columns(_csv_casts(cols, dtype))
+    for name in cols:
+        bad = typed[name].is_null() & raw[name].is_not_null() & (raw[name] != "")
+        if name in COLUMNS and COLUMNS[name].kind == "text" or not bad.any():
+            continue
+        rows = bad.arg_true()
+        want = {"id": "an integer id", "date": "a date YYYY-MM-DD", "money": "a number", "count": "an integer",
+                "bool": "true or false"}[COLUMNS[name].kind]
+        who = typed["customer_id"].gather(rows.head(5)).to_list() if name != "customer_id" else None
+        raise PanelError(name, f"value {raw[name][rows[0]]!r} at CSV line {rows[0] + 2} is not {want}",
+                         who, int(bad.sum()))
+    return typed
+
+
+def read_panel(path: str | Path, *, lazy: bool = False, ids: str = "auto") -> pl.DataFrame | pl.LazyFrame:
+    """Read a panel from a parquet or CSV file, or a folder of them, with the contract's dtypes.
+
+    Parameters
+    ----------
+    path : a ``.parquet`` or ``.csv`` file, or a folder of them (files and folders named
+        ``.*`` or ``_*`` are skipped).
+    lazy : return a LazyFrame (parquet is scanned; CSV is read and checked, then made lazy).
+    ids : how a CSV's ``customer_id`` is read: ``"auto"`` (integers when every id is an
+        integer written without leading zeros, which is how integer ids are written, else
+        text, so ``007`` stays ``"007"``), ``"string"`` or ``"integer"``.
+
+    Every CSV column is read as text and converted by the contract's kind of that column
+    (dates ``YYYY-MM-DD``, money Float64, counts Int64, flags ``true``/``false``, text as
+    written; columns outside the contract stay text), so nothing depends on the first rows.
+
+    Raises
+    ------
+    FileNotFoundError : the path does not exist.
+    PanelFileError : a file that is not parquet/CSV or cannot be read (named), files that
+        disagree on columns or types (both named).
+    PanelError : a CSV header naming a column twice; a CSV value that is not of its
+        column's kind (column, value, line and customers).
+
+    Examples
+    --------
+    >>> import tempfile, datetime as dt
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "p.csv").write_text("customer_id,month,join_month,billed,org_revenue\\n"
+    ...                              "7,2024-01-01,2024-01-01,88.5,\\n")
+    >>> read_panel(d / "p.csv").schema["org_revenue"], read_panel(d / "p.csv")["customer_id"].dtype
+    (Float64, Int64)
+    >>> _ = (d / "q.csv").write_text("customer_id,billed,billed\\n1,2,3\\n")
+    >>> read_panel(d / "q.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tierlib.panel.PanelError: column 'billed': the column appears 2 times in the header of .../q.csv; keep one
+    """
+    if ids not in ("auto", "string", "integer"):
+        raise ValueError(f"ids must be 'auto', 'string' or 'integer', got {ids!r}")
+    files = panel_files(path)
+    if files[0].suffix.lower() == ".csv":
+        df = _csv(files, ids)
+        return df.lazy() if lazy else df
+    lf = scan_parquet_panel(files)
+    if lazy:
+        return lf
+    try:
+        return lf.collect()
+    except pl.exceptions.PolarsError as e:
+        for f in files:  # name the file that fails (only on this error path)
+            try:
+                pl.scan_parquet(f).collect()
+            except pl.exceptions.PolarsError as e1:
+                raise PanelFileError(f"{f}: cannot be read ({str(e1).splitlines()[0]})") from None
+        raise PanelFileError(f"{path}: cannot be read ({str(e).splitlines()[0]})") from None
 
 #: Keys of ``columns`` with a meaning of their own; any other key must be a panel column
 #: (RULES.md §1, e.g. ``brand``, ``line``, ``province``) and is copied to every month.

@@ -48,15 +48,18 @@ CID = "customer_id"
 
 
 def _files(src: str | Path) -> list[Path]:
+    from tierlib.io import PanelFileError, panel_files, scan_parquet_panel
+
     p = Path(src)
-    if p.is_dir():
-        files = sorted(f for f in p.rglob("*.parquet") if f.is_file())
-    elif p.exists():
-        files = [p]
+    if p.exists():
+        files = panel_files(p)
     else:
         files = sorted(Path(x) for x in glob.glob(str(src), recursive=True))
     if not files:
         raise FileNotFoundError(f"no parquet file at {src}")
+    if any(f.suffix.lower() != ".parquet" for f in files):
+        raise PanelFileError(f"{src}: partitioned rating reads parquet (a file or a folder of files)")
+    scan_parquet_panel(files)  # every footer readable, every file with the same columns and types
     return files
 
 
