@@ -82,8 +82,10 @@ def test_cli_rate_into_a_directory(tmp_path, panel, capsys):
     meta = json.loads((out / MANIFEST).read_text())
     assert meta["schemes"] == ["unicom_vip", "mobile_credit"]
     assert_frame_equal(_plain(read_ledger(out)), _plain(tierlib.rate(panel, ["unicom_vip", "mobile_credit"])))
-    # a second run replaces the ledger it wrote; --out without suffix means a directory
-    assert main(["rate", str(src), "-s", "unicom_vip", "--out", str(out), "-q"]) == 0
+    # a second run of other arguments is refused naming them; --overwrite replaces the ledger it wrote
+    assert main(["rate", str(src), "-s", "unicom_vip", "--out", str(out), "-q"]) == 2
+    assert "other arguments (schemes" in capsys.readouterr().err
+    assert main(["rate", str(src), "-s", "unicom_vip", "--out", str(out), "-q", "--overwrite"]) == 0
     assert read_ledger(out)["scheme"].unique().to_list() == ["unicom_vip"]
     assert capsys.readouterr().err == ""
 
@@ -109,7 +111,7 @@ def test_cli_refuses_a_foreign_directory_and_reports_bad_panels(tmp_path, panel,
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
     assert main(["rate", str(src), "--out", str(other), "-q"]) == 2
-    assert "not empty" in capsys.readouterr().err and (other / "notes.txt").exists()
+    assert "holds files tierlib did not write (notes.txt)" in capsys.readouterr().err and (other / "notes.txt").exists()
     bad = tmp_path / "bad.parquet"
     panel.head(100).with_columns(billed=pl.lit(-1.0)).write_parquet(bad)
     assert main(["rate", str(bad), "--out", str(tmp_path / "l2"), "-q"]) == 2

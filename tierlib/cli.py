@@ -21,15 +21,20 @@ class UserError(Exception):
     """A mistake in the command line or its inputs: reported in one line, exit code 2."""
 
 
-def write_frame(df: pl.DataFrame, path: str | Path) -> None:
+def write_frame(df: pl.DataFrame, path: str | Path, *, inputs=(), overwrite: bool = False) -> None:
+    """Write a table to ``.parquet`` or ``.csv`` atomically (tierlib.outputs): never over an input,
+    never over a file tierlib did not write, into an existing folder only."""
+    from tierlib.outputs import atomic_file, check_output
+
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    if p.suffix == ".csv":
-        df.with_columns(pl.col(pl.Categorical).cast(pl.String)).write_csv(p)
-    elif p.suffix == ".parquet":
-        df.write_parquet(p)
-    else:
+    if p.suffix not in (".csv", ".parquet"):
         raise UserError(f"{p}: unknown output format '{p.suffix}' (use .parquet or .csv)")
+    check_output(p, inputs)
+    with atomic_file(p, overwrite=overwrite) as tmp:
+        if p.suffix == ".csv":
+            df.with_columns(pl.col(pl.Categorical).cast(pl.String)).write_csv(tmp)
+        else:
+            df.write_parquet(tmp)
 
 
 def _schemes_arg(values: list[str] | None) -> list[str]:
@@ -71,7 +76,8 @@ def cmd_rate_partitioned(a: argparse.Namespace) -> int:
     if src.is_file() and src.suffix != ".parquet":
         raise UserError(f"{src}: partitioned rating reads parquet (a file or a directory of files)")
     try:
-        m = rate_dataset(src, _schemes_arg(a.scheme), a.out, partitions=a.partitions, progress=not a.quiet)
+        m = rate_dataset(src, _schemes_arg(a.scheme), a.out, partitions=a.partitions, progress=not a.quiet,
+                         overwrite=a.overwrite)
     except FileExistsError as e:
         raise UserError(str(e)) from None
     print(f"wrote {m['ledger_rows']:,} ledger rows ({len(m['schemes'])} schemes, {m['partitions']} "
@@ -88,9 +94,16 @@ def cmd_rate(a: argparse.Namespace) -> int:
 
     if _out_of_core(a):
         return cmd_rate_partitioned(a)
+    if a.out:  # refuse a bad output before the work
+        from tierlib.outputs import check_output, check_target
+
+        check_output(a.out, [a.panel])
+        if Path(a.out).suffix not in (".csv", ".parquet"):
+            raise UserError(f"{a.out}: unknown output format '{Path(a.out).suffix}' (use .parquet or .csv)")
+        check_target(a.out, overwrite=a.overwrite)
     ledger = tierlib.rate(read_panel(a.panel), _schemes_arg(a.scheme))
     if a.out:
-        write_frame(ledger, a.out)
+        write_frame(ledger, a.out, inputs=[a.panel], overwrite=a.overwrite)
         print(f"wrote {ledger.height:,} ledger rows ({ledger['scheme'].n_unique()} schemes) to {a.out}")
     with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True):
         print(_summary(ledger))
@@ -150,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "panel partition by partition into DIR/<scheme>/part-*.parquet (out of core)")
     r.add_argument("--partitions", "-p", type=int, help="number of customer partitions for --out DIR "
                    "(default: about 4 M panel rows each)")
+    r.add_argument("--overwrite", action="store_true", help="replace a previous output of tierlib at "
+                   "--out (never a file or folder tierlib did not write)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_rate)
     e = sub.add_parser("explain", help="explain one customer's tier in one month")
@@ -180,19 +195,22 @@ def _optional_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tierlib.outputs import OutputError
     from tierlib.panel import PanelError
     from tierlib.params import SchemeError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UserError, PanelError, SchemeError, FileNotFoundError, pl.exceptions.PolarsError) as e:
+    except (UserError, OutputError, PanelError, SchemeError, OSError, pl.exceptions.PolarsError) as e:
         print(f"tierlib: error: {e}".splitlines()[0], file=sys.stderr)
         return 2
     except ValueError as e:  # explain: unknown customer or month
         print(f"tierlib: error: {e}".splitlines()[0], file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("tierlib: interrupted; nothing was published (partial work removed or kept hidden for resume)",
+              file=sys.stderr)
         return 130
 
 

@@ -151,21 +151,12 @@ class _Progress:
             print(text, file=sys.stderr, flush=True)
 
 
-def _prepare_out(out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        if not (out / MANIFEST).exists() and not (out / STAGING).exists():
-            raise FileExistsError(f"output directory {out} is not empty and holds no tierlib ledger; "
-                                  "remove it or choose another")
-        shutil.rmtree(out)  # a previous ledger written by rate_dataset: replace it
-    out.mkdir(parents=True, exist_ok=True)
-
-
 def _scheme_dir(s: Scheme) -> str:
     return s.key.replace(":", "-")
 
 
 def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], out_dir: str | Path, *,
-                 partitions: int | None = None, progress: bool = True) -> dict:
+                 partitions: int | None = None, progress: bool = True, overwrite: bool = False) -> dict:
     """Rate a parquet panel (file, directory or glob) partition by partition into ``out_dir``.
 
     Parameters
@@ -173,8 +164,11 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     src : a parquet file, a directory of parquet files, or a glob; may be larger than memory.
     schemes : as for :func:`tierlib.rate` (an id, ``"all"``, a Scheme, or a list of them).
     out_dir : directory for the ledger: ``<scheme>/part-<k>.parquet`` and ``_tierlib.json``.
-        An existing ledger written by this function is replaced; any other non-empty
-        directory is refused.
+        Built in the hidden sibling ``.<name>.tierlib-partial`` and published by one rename when
+        complete. A killed run restarted with the same arguments resumes from the partitions
+        already complete (manifest and row counts checked); other arguments are refused, naming
+        the difference. A folder holding files tierlib did not write is always refused.
+    overwrite : replace a previous ledger written by this function (only that).
     partitions : number of customer partitions; default ``ceil(rows / ROWS_PER_PARTITION)``.
     progress : draw a progress bar on stderr.
 
@@ -200,57 +194,168 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     ['silver', 'none']
     >>> shutil.rmtree(d)
     """
+    from tierlib.outputs import check_output, output_lock, publish_dir
+
     plan = resolve(schemes)
     out = Path(out_dir)
     files = _files(src)
-    n, bounds = plan_partitions(src, partitions)
-    _prepare_out(out)
-    bar = _Progress(n, "rating", enabled=progress)
-    t0 = time.perf_counter()
-    staging = out / STAGING
-    if bounds is None and n > 1:
-        bar.note(f"partitioning {len(files)} file(s) by customer into {n} partitions (one streaming pass) ...")
-        _hash_partition(files, staging, n)
-        bar.note(f"partitioned in {time.perf_counter() - t0:,.0f} s")
-    for s in plan:
-        (out / _scheme_dir(s)).mkdir()
-    panel_rows = ledger_rows = 0
-    bar.start = time.perf_counter()
-    # parquet encoding runs in a writer thread (polars releases the GIL) while the next
-    # partition is rated; at most one partition's ledgers wait to be written
-    writer = ThreadPoolExecutor(max_workers=1)
-    pending: list = []
-    latest: list[pl.DataFrame] = []
-    try:
-        for k in range(n):
-            panel = _read_partition(files, staging, bounds, n, k)
-            ledgers = []
-            if panel is not None and panel.height:
-                ledgers = [(s, ledger) for s, ledger in zip(plan, rate_many(_validate(panel), plan))]
-                panel_rows += panel.height
-                latest += [_latest_tiers(ledger) for _, ledger in ledgers]
-            del panel
-            for f in pending:
-                f.result()
-            pending = [writer.submit(ledger.write_parquet, out / _scheme_dir(s) / f"part-{k:05d}.parquet")
-                       for s, ledger in ledgers]
-            ledger_rows += sum(ledger.height for _, ledger in ledgers)
-            del ledgers
-            bar.update(k + 1, panel_rows)
-        for f in pending:
-            f.result()
-    finally:
-        writer.shutdown(wait=True, cancel_futures=True)
-    bar.update(n, panel_rows, final=True)
-    if staging.exists():
-        shutil.rmtree(staging)
-    manifest = {"schemes": [s.key for s in plan], "dirs": [_scheme_dir(s) for s in plan],
-                "partitions": n, "partitioning": "none" if n == 1 else "hash" if bounds is None else "range",
-                "panel_rows": panel_rows, "ledger_rows": ledger_rows,
-                "source": [str(f) for f in files], "seconds": round(time.perf_counter() - t0, 1),
-                **_latest_summary(latest)}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    check_output(out, [src] if Path(src).exists() else files)
+    with output_lock(out):
+        n, bounds = plan_partitions(src, partitions)
+        args = {"schemes": [s.key for s in plan], "partitions": n,
+                "partitioning": "none" if n == 1 else "hash" if bounds is None else "range",
+                "bounds": None if bounds is None else [str(b) for b in bounds],
+                "source": [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]}
+        _check_previous(out, args, overwrite)
+        work = out.parent / f".{out.name}.tierlib-partial"
+        state = _resume(work, args, overwrite)
+        bar = _Progress(n, "rating", enabled=progress)
+        t0 = time.perf_counter()
+        staging = work / STAGING
+        if bounds is None and n > 1 and not state["staged"]:
+            if staging.exists():
+                shutil.rmtree(staging)  # an interrupted staging pass of ours: redo it whole
+            bar.note(f"partitioning {len(files)} file(s) by customer into {n} partitions (one streaming pass) ...")
+            _hash_partition(files, staging, n)
+            state["staged"] = True
+            _save(work, state)
+            bar.note(f"partitioned in {time.perf_counter() - t0:,.0f} s")
+        for s in plan:
+            (work / _scheme_dir(s)).mkdir(exist_ok=True)
+        done = state["parts"]
+        if done:
+            bar.note(f"resuming: {len(done)} of {n} partitions already complete in {work}")
+        bar.start = time.perf_counter()
+        writer = ThreadPoolExecutor(max_workers=1)
+        pending: list = []
+        try:
+            for k in range(n):
+                if str(k) in done:
+                    continue
+                panel = _read_partition(files, staging, bounds, n, k)
+                ledgers, rec = [], {"rows": {}, "panel_rows": 0, "latest": []}
+                if panel is not None and panel.height:
+                    ledgers = [(s, ledger) for s, ledger in zip(plan, rate_many(_validate(panel), plan))]
+                    rec["panel_rows"] = panel.height
+                    rec["latest"] = [r for _, lg in ledgers for r in _latest_tiers(lg).with_columns(
+                        pl.col("month").cast(pl.String)).to_dicts()]
+                del panel
+                for f in pending:
+                    f.result()
+                pending = [writer.submit(_write_part, ledger, work / _scheme_dir(s), k) for s, ledger in ledgers]
+                rec["rows"] = {_scheme_dir(s): ledger.height for s, ledger in ledgers}
+                del ledgers
+                for f in pending:  # a partition counts as complete only once its parts are on disk
+                    f.result()
+                done[str(k)] = rec
+                _save(work, state)
+                bar.update(k + 1, sum(r["panel_rows"] for r in done.values()))
+        finally:
+            writer.shutdown(wait=True, cancel_futures=True)
+        panel_rows = sum(r["panel_rows"] for r in done.values())
+        bar.update(n, panel_rows, final=True)
+        if staging.exists():
+            shutil.rmtree(staging)
+        latest = [pl.DataFrame(r["latest"]).with_columns(pl.col("month").str.to_date())
+                  for r in done.values() if r["latest"]]
+        manifest = {**args, "dirs": [_scheme_dir(s) for s in plan], "complete": True, "panel_rows": panel_rows,
+                    "ledger_rows": sum(sum(r["rows"].values()) for r in done.values()),
+                    "seconds": round(time.perf_counter() - t0, 1), **_latest_summary(latest)}
+        manifest["source"] = [f for f, _, _ in args["source"]]
+        manifest["args"] = args
+        publish_dir(work, out, overwrite=overwrite, manifest=manifest)
     return manifest
+
+
+def _write_part(ledger: pl.DataFrame, folder: Path, k: int) -> None:
+    """Write a part under a hidden name, fsync, then rename: never visible before complete."""
+    import os
+
+    final = folder / f"part-{k:05d}.parquet"
+    tmp = folder / f".part-{k:05d}.parquet.tmp"
+    ledger.write_parquet(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+
+
+def _save(work: Path, state: dict) -> None:
+    """The partial run's manifest, replaced atomically after every partition."""
+    import os
+
+    tmp = work / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(state))
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, work / MANIFEST)
+
+
+def _difference(old: dict, new: dict) -> str:
+    names = {"schemes": "schemes", "partitions": "--partitions", "partitioning": "partition plan",
+             "bounds": "range boundaries", "source": "input files (names, sizes or times)"}
+    diff = [f"{names[k]} {_short(old.get(k))} then, {_short(new[k])} now" for k in names if old.get(k) != new[k]]
+    return "; ".join(diff)
+
+
+def _short(v) -> str:
+    text = json.dumps(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_previous(out: Path, args: dict, overwrite: bool) -> None:
+    """Refuse a foreign folder, or a previous ledger without --overwrite (naming how it differs)."""
+    from tierlib.outputs import OutputError, check_target
+
+    if overwrite or not (out / MANIFEST).is_file():
+        check_target(out, overwrite=overwrite)
+        return
+    try:
+        old = json.loads((out / MANIFEST).read_text()).get("args", {})
+    except (OSError, ValueError, AttributeError):
+        old = {}
+    check_target(out, overwrite=True)  # foreign files: refused here whatever the arguments
+    diff = _difference(old, args)
+    what = f"a ledger of other arguments ({diff})" if diff else "a complete ledger of these arguments"
+    raise OutputError(f"{out} holds {what}; pass --overwrite to replace it, or choose another output")
+
+
+def _resume(work: Path, args: dict, overwrite: bool) -> dict:
+    """The state of an interrupted run of the same arguments (parts verified by row count)."""
+    import pyarrow.parquet as pq
+
+    from tierlib.outputs import OutputError
+
+    fresh = {"args": args, "complete": False, "staged": False, "parts": {}}
+    if not work.exists():
+        work.mkdir()
+        _save(work, fresh)
+        return fresh
+    try:
+        state = json.loads((work / MANIFEST).read_text())
+        assert state.get("complete") is False and isinstance(state.get("parts"), dict)
+    except (OSError, ValueError, AssertionError):
+        raise OutputError(f"{work} is not an interrupted tierlib run (no readable manifest); "
+                          "tierlib leaves it alone: move it away") from None
+    diff = _difference(state.get("args", {}), args)
+    if diff and not overwrite:
+        raise OutputError(f"{work} holds an interrupted run of other arguments ({diff}); rerun with the "
+                          "same arguments to resume it, or pass --overwrite to start over")
+    if diff:
+        shutil.rmtree(work)
+        work.mkdir()
+        _save(work, fresh)
+        return fresh
+    good = {}
+    for k, rec in state["parts"].items():
+        try:
+            ok = all(pq.read_metadata(work / d / f"part-{int(k):05d}.parquet").num_rows == rows
+                     for d, rows in rec["rows"].items())
+        except (OSError, ValueError, pq.lib.ArrowException):
+            ok = False
+        if ok:
+            good[k] = rec
+    state["parts"] = good
+    return state
 
 
 def _hash_partition(files: list[Path], staging: Path, n: int) -> None:
@@ -315,7 +420,11 @@ def read_ledger(out_dir: str | Path, scheme: str | None = None, *, lazy: bool = 
                 ) -> pl.DataFrame | pl.LazyFrame:
     """Read a ledger written by :func:`rate_dataset` (all schemes, or one)."""
     out = Path(out_dir)
-    meta = json.loads((out / MANIFEST).read_text())
+    try:
+        meta = json.loads((out / MANIFEST).read_text())
+        meta["schemes"], meta["dirs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError(f"{out} holds no complete tierlib ledger (no readable {MANIFEST})") from None
     dirs = dict(zip(meta["schemes"], meta["dirs"]))
     if scheme is not None and scheme not in dirs:
         raise ValueError(f"scheme '{scheme}' is not in the ledger at {out} (has: {', '.join(dirs)})")

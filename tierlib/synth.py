@@ -507,26 +507,30 @@ def write_panel(out: str | Path, n_customers: int, months: int, *, start: str | 
                 seed: int = 0, **knobs) -> tuple[Path, Path]:
     """Stream :func:`make_panel` block by block to ``out/panel.parquet`` and ``out/truth.parquet``.
 
-    Memory stays near one block (:data:`BLOCK` customers) whatever ``n_customers`` is.
+    Memory stays near one block (:data:`BLOCK` customers) whatever ``n_customers`` is. ``out``
+    must not exist or be an empty folder (never overwritten); it is built in a hidden sibling
+    and published by one rename when complete, so an interrupted run leaves no panel.
     """
     import pyarrow.parquet as pq
 
+    from tierlib.outputs import atomic_dir
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = (out / "panel.parquet", out / "truth.parquet")
-    writers: list = [None, None]
-    try:
-        for frames in iter_blocks(n_customers, months, start=start, seed=seed, **knobs):
-            for j, frame in enumerate(frames):
-                table = frame.to_arrow()
-                if writers[j] is None:
-                    writers[j] = pq.ParquetWriter(paths[j], table.schema, compression="zstd")
-                writers[j].write_table(table)
-    finally:
-        for w in writers:
-            if w is not None:
-                w.close()
-    return paths
+    with atomic_dir(out) as tmp:  # never over an existing output; nothing visible until complete
+        paths = (tmp / "panel.parquet", tmp / "truth.parquet")
+        writers: list = [None, None]
+        try:
+            for frames in iter_blocks(n_customers, months, start=start, seed=seed, **knobs):
+                for j, frame in enumerate(frames):
+                    table = frame.to_arrow()
+                    if writers[j] is None:
+                        writers[j] = pq.ParquetWriter(paths[j], table.schema, compression="zstd")
+                    writers[j].write_table(table)
+        finally:
+            for w in writers:
+                if w is not None:
+                    w.close()
+    return out / "panel.parquet", out / "truth.parquet"
 
 
 # --- CLI ------------------------------------------------------------------------------------
