@@ -3,6 +3,7 @@ overwrites data; killed runs resume (kill -9 at seeded random points in a subpro
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -33,6 +34,12 @@ def panel() -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def expected(panel) -> pl.DataFrame:
     return _plain(tierlib.rate(panel, SCHEMES.split(",")))
+
+
+@pytest.fixture(scope="module")
+def big() -> tuple[pl.DataFrame, pl.DataFrame]:
+    p = make_panel(3000, 24, seed=6)[0]
+    return p, _plain(tierlib.rate(p, SCHEMES.split(",")))
 
 
 def _plain(df):
@@ -108,23 +115,36 @@ KILLED = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("plan", ["range", "hash"])
-def test_item4_kill_9_at_random_points_then_rerun_equals_in_memory_rate(tmp_path, panel, expected, plan):
+def test_item4_kill_9_at_random_points_then_rerun_equals_in_memory_rate(tmp_path, big, plan):
+    panel, expected = big
     src = tmp_path / "p.parquet"
     p = panel if plan == "range" else panel.sample(fraction=1.0, shuffle=True, seed=1)
     p.write_parquet(src, row_group_size=500)
     out = tmp_path / "ledger"
-    argv = [sys.executable, "-c", KILLED, "rate", str(src), "-s", SCHEMES, "--out", str(out), "-p", "6", "-q"]
+    argv = [sys.executable, "-c", KILLED, "rate", str(src), "-s", SCHEMES, "--out", str(out), "-p", "8", "-q"]
+    work = tmp_path / ".ledger.tierlib-partial"
     rng = random.Random(10 if plan == "range" else 11)
-    for _ in range(3):
+    partial = 0
+    for j in sorted(rng.sample(range(7), 3)):  # kill after j complete partitions + a random delay
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, 4.0))
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if len(json.loads((work / "_tierlib.json").read_text())["parts"]) >= j:
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if out.exists():  # completed before the kill: complete, with its manifest
             break
+        partial += work.exists()
         visible = [f for f in tmp_path.rglob("part-*.parquet") if not any(
             x.startswith(".") for x in f.relative_to(tmp_path).parts)]
         assert visible == []  # nothing looks like a ledger before it is complete
+    assert partial  # some kill landed inside the run
     r = subprocess.run(argv, capture_output=True, text=True)
     assert r.returncode in (0, 2), r.stderr
     if r.returncode == 2:
