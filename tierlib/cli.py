@@ -68,7 +68,7 @@ def _out_of_core(a: argparse.Namespace) -> bool:
 
 def cmd_rate_partitioned(a: argparse.Namespace) -> int:
     """Rate a parquet panel larger than memory into a partitioned ledger (tierlib.scale)."""
-    from tierlib.scale import rate_dataset
+    from tierlib.scale import rate_parquet
 
     src = Path(a.panel)
     if not src.exists():
@@ -76,7 +76,7 @@ def cmd_rate_partitioned(a: argparse.Namespace) -> int:
     if src.is_file() and src.suffix != ".parquet":
         raise UserError(f"{src}: partitioned rating reads parquet (a file or a directory of files)")
     try:
-        m = rate_dataset(src, _schemes_arg(a.scheme), a.out, partitions=a.partitions, progress=not a.quiet,
+        m = rate_parquet(src, _schemes_arg(a.scheme), a.out, partitions=a.partitions, progress=not a.quiet,
                          overwrite=a.overwrite)
     except FileExistsError as e:
         raise UserError(str(e)) from None
@@ -187,11 +187,79 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _optional_commands(sub: argparse._SubParsersAction) -> None:
-    """Commands whose modules carry heavier imports register themselves here."""
-    from tierlib import report, synth
+    """``synth`` and ``report``: parsed here, their modules imported only when they run."""
+    p = sub.add_parser(
+        "synth", help="write a synthetic panel (panel.parquet) and its churn truth (truth.parquet)",
+        description="Draw a SYNTHETIC customer panel (data/README.md documents the mechanism).")
+    p.add_argument("--customers", type=int, required=True, help="number of customers")
+    p.add_argument("--months", type=int, default=36, help="panel length in months (default 36)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--start", default="2023-01-01", help="first panel month (default 2023-01-01)")
+    p.add_argument("--out", required=True, help="output folder: must not exist or be empty (never overwritten)")
+    p.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a generator knob, VALUE as JSON (e.g. drop_effect=1.0); repeatable")
+    p.set_defaults(func=cmd_synth)
+    r = sub.add_parser(
+        "report", help="run the report notebooks and publish offline HTML pages",
+        description="Run the report notebooks with papermill and write reports/<run-id>/ with "
+                    "index.html, one HTML page and one executed .ipynb per notebook, and params.json.")
+    r.add_argument("--config", help="report config (YAML); default: report_config.yaml in the package")
+    r.add_argument("--out", help="output folder; default: reports/<timestamp>")
+    r.set_defaults(func=cmd_report)
 
-    synth.add_synth_parser(sub)
-    report.add_report_parser(sub)
+
+def _knobs(items: list[str]) -> dict:
+    import dataclasses
+    import json
+
+    from tierlib.synth import Knobs
+
+    names = {f.name for f in dataclasses.fields(Knobs)}
+    knobs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in names:
+            raise UserError(f"--knob {item!r}: expected NAME=VALUE with NAME one of {sorted(names)}")
+        try:
+            knobs[name] = json.loads(value)
+        except json.JSONDecodeError:
+            knobs[name] = value
+    return knobs
+
+
+def cmd_synth(a: argparse.Namespace) -> int:
+    import time
+
+    from tierlib.outputs import check_output, check_target
+    from tierlib.synth import write_panel
+
+    check_output(a.out, [])
+    check_target(a.out)  # refused before drawing anything
+    t = time.perf_counter()
+    paths = write_panel(a.out, a.customers, a.months, start=a.start, seed=a.seed, **_knobs(a.knob))
+    rows = pl.scan_parquet(paths[0]).select(pl.len()).collect().item()
+    print(f"wrote {paths[0]} ({rows} rows) and {paths[1]} in {time.perf_counter() - t:.1f} s "
+          "(SYNTHETIC data, see data/README.md)")
+    return 0
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    """Exit 0 ok, 1 a notebook failed, 2 config rejected; problems on stderr, one line each."""
+    from tierlib.report import ReportError, load_config, run_report
+
+    def say(line: str) -> None:
+        print(f"tierlib report: {line}", file=sys.stderr, flush=True)
+
+    try:
+        run = run_report(load_config(a.config), out=a.out, progress=say)
+    except ReportError as exc:
+        for line in str(exc).splitlines():
+            say(line)
+        return 2
+    for line in run.failures:
+        say(line)
+    print(run.out / "index.html")
+    return 0 if run.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Rate a parquet panel larger than memory, one partition of customers at a time.
 
 A customer's tier depends on that customer's rows only, so a panel can be cut into
-partitions of whole customers, each rated in memory on its own. :func:`rate_dataset`
+partitions of whole customers, each rated in memory on its own. :func:`rate_parquet`
 
 1. plans the partitions. When the input's row groups are ordered by ``customer_id`` (their
    min/max statistics do not overlap, as a panel written customer by customer is), partition
@@ -36,7 +36,7 @@ import polars as pl
 from tierlib.params import Scheme
 from tierlib.rating import SchemeLike, rate_many, resolve
 
-__all__ = ["rate_dataset", "read_ledger", "plan_partitions", "ROWS_PER_PARTITION"]
+__all__ = ["rate_parquet", "read_ledger", "plan_partitions", "ROWS_PER_PARTITION"]
 
 #: panel rows per partition when ``partitions`` is not given: rating six schemes this way
 #: peaks near 2.1 GB (range partitions) to 2.6 GB (hash) whatever the input size
@@ -155,7 +155,7 @@ def _scheme_dir(s: Scheme) -> str:
     return s.key.replace(":", "-")
 
 
-def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], out_dir: str | Path, *,
+def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], out_dir: str | Path, *,
                  partitions: int | None = None, progress: bool = True, overwrite: bool = False) -> dict:
     """Rate a parquet panel (file, directory or glob) partition by partition into ``out_dir``.
 
@@ -186,7 +186,7 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     >>> pl.DataFrame({"customer_id": ["c1"] * 8 + ["c2"] * 8, "month": months * 2,
     ...               "join_month": dt.date(2024, 1, 1), "billed": [150.0] * 8 + [30.0] * 8}
     ...              ).write_parquet(d / "panel.parquet")
-    >>> m = rate_dataset(d / "panel.parquet", "unicom_vip", d / "ledger", partitions=2, progress=False)
+    >>> m = rate_parquet(d / "panel.parquet", "unicom_vip", d / "ledger", partitions=2, progress=False)
     >>> m["ledger_rows"], m["partitions"]
     (16, 2)
     >>> last = read_ledger(d / "ledger").filter(pl.col("month") == dt.date(2024, 8, 1))
@@ -418,7 +418,7 @@ def _validate(panel: pl.DataFrame) -> pl.DataFrame:
 
 def read_ledger(out_dir: str | Path, scheme: str | None = None, *, lazy: bool = False
                 ) -> pl.DataFrame | pl.LazyFrame:
-    """Read a ledger written by :func:`rate_dataset` (all schemes, or one)."""
+    """Read a ledger written by :func:`rate_parquet` (all schemes, or one)."""
     out = Path(out_dir)
     try:
         meta = json.loads((out / MANIFEST).read_text())
