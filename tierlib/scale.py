@@ -12,7 +12,9 @@ partitions of whole customers, each rated in memory on its own. :func:`rate_parq
    frame (:func:`tierlib.rating.rate_many`);
 3. writes ``out_dir/<scheme>/part-<k>.parquet`` (one directory per scheme, ``:`` in a
    variant's key written as ``-``), each file with exactly the ledger columns of
-   docs/CONTRACT.md, and a ``_tierlib.json`` manifest last.
+   docs/CONTRACT.md, and a ``_tierlib.json`` manifest last, all in a hidden partial folder
+   (:mod:`tierlib.partial`: resumable after a kill) published by one rename when complete
+   (:mod:`tierlib.outputs`).
 
 A customer is never split (range or hash of the id), so the ledger equals in-memory
 :func:`tierlib.rate` up to row order. Peak memory follows the partition size, not the input
@@ -33,6 +35,7 @@ from typing import Iterable
 
 import polars as pl
 
+from tierlib import partial
 from tierlib.params import Scheme
 from tierlib.rating import SchemeLike, rate_many, resolve
 
@@ -206,9 +209,9 @@ def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
                 "partitioning": "none" if n == 1 else "hash" if bounds is None else "range",
                 "bounds": None if bounds is None else [str(b) for b in bounds],
                 "source": [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]}
-        _check_previous(out, args, overwrite)
+        partial.check_previous(out, args, overwrite)
         work = out.parent / f".{out.name}.tierlib-partial"
-        state = _resume(work, args, overwrite)
+        state = partial.resume(work, args, overwrite)
         bar = _Progress(n, "rating", enabled=progress)
         t0 = time.perf_counter()
         staging = work / STAGING
@@ -218,7 +221,7 @@ def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
             bar.note(f"partitioning {len(files)} file(s) by customer into {n} partitions (one streaming pass) ...")
             _hash_partition(files, staging, n)
             state["staged"] = True
-            _save(work, state)
+            partial.save(work, state)
             bar.note(f"partitioned in {time.perf_counter() - t0:,.0f} s")
         for s in plan:
             (work / _scheme_dir(s)).mkdir(exist_ok=True)
@@ -242,13 +245,13 @@ def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
                 del panel
                 for f in pending:
                     f.result()
-                pending = [writer.submit(_write_part, ledger, work / _scheme_dir(s), k) for s, ledger in ledgers]
+                pending = [writer.submit(partial.write_part, ledger, work / _scheme_dir(s), k) for s, ledger in ledgers]
                 rec["rows"] = {_scheme_dir(s): ledger.height for s, ledger in ledgers}
                 del ledgers
                 for f in pending:  # a partition counts as complete only once its parts are on disk
                     f.result()
                 done[str(k)] = rec
-                _save(work, state)
+                partial.save(work, state)
                 bar.update(k + 1, sum(r["panel_rows"] for r in done.values()))
         finally:
             writer.shutdown(wait=True, cancel_futures=True)
@@ -265,97 +268,6 @@ def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
         manifest["args"] = args
         publish_dir(work, out, overwrite=overwrite, manifest=manifest)
     return manifest
-
-
-def _write_part(ledger: pl.DataFrame, folder: Path, k: int) -> None:
-    """Write a part under a hidden name, fsync, then rename: never visible before complete."""
-    import os
-
-    final = folder / f"part-{k:05d}.parquet"
-    tmp = folder / f".part-{k:05d}.parquet.tmp"
-    ledger.write_parquet(tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
-
-
-def _save(work: Path, state: dict) -> None:
-    """The partial run's manifest, replaced atomically after every partition."""
-    import os
-
-    tmp = work / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(state))
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, work / MANIFEST)
-
-
-def _difference(old: dict, new: dict) -> str:
-    names = {"schemes": "schemes", "partitions": "--partitions", "partitioning": "partition plan",
-             "bounds": "range boundaries", "source": "input files (names, sizes or times)"}
-    diff = [f"{names[k]} {_short(old.get(k))} then, {_short(new[k])} now" for k in names if old.get(k) != new[k]]
-    return "; ".join(diff)
-
-
-def _short(v) -> str:
-    text = json.dumps(v)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _check_previous(out: Path, args: dict, overwrite: bool) -> None:
-    """Refuse a foreign folder, or a previous ledger without --overwrite (naming how it differs)."""
-    from tierlib.outputs import OutputError, check_target
-
-    if overwrite or not (out / MANIFEST).is_file():
-        check_target(out, overwrite=overwrite)
-        return
-    try:
-        old = json.loads((out / MANIFEST).read_text()).get("args", {})
-    except (OSError, ValueError, AttributeError):
-        old = {}
-    check_target(out, overwrite=True)  # foreign files: refused here whatever the arguments
-    diff = _difference(old, args)
-    what = f"a ledger of other arguments ({diff})" if diff else "a complete ledger of these arguments"
-    raise OutputError(f"{out} holds {what}; pass --overwrite to replace it, or choose another output")
-
-
-def _resume(work: Path, args: dict, overwrite: bool) -> dict:
-    """The state of an interrupted run of the same arguments (parts verified by row count)."""
-    import pyarrow.parquet as pq
-
-    from tierlib.outputs import OutputError
-
-    fresh = {"args": args, "complete": False, "staged": False, "parts": {}}
-    if not work.exists():
-        work.mkdir()
-        _save(work, fresh)
-        return fresh
-    try:
-        state = json.loads((work / MANIFEST).read_text())
-        assert state.get("complete") is False and isinstance(state.get("parts"), dict)
-    except (OSError, ValueError, AssertionError):
-        raise OutputError(f"{work} is not an interrupted tierlib run (no readable manifest); "
-                          "tierlib leaves it alone: move it away") from None
-    diff = _difference(state.get("args", {}), args)
-    if diff and not overwrite:
-        raise OutputError(f"{work} holds an interrupted run of other arguments ({diff}); rerun with the "
-                          "same arguments to resume it, or pass --overwrite to start over")
-    if diff:
-        shutil.rmtree(work)
-        work.mkdir()
-        _save(work, fresh)
-        return fresh
-    good = {}
-    for k, rec in state["parts"].items():
-        try:
-            ok = all(pq.read_metadata(work / d / f"part-{int(k):05d}.parquet").num_rows == rows
-                     for d, rows in rec["rows"].items())
-        except (OSError, ValueError, pq.lib.ArrowException):
-            ok = False
-        if ok:
-            good[k] = rec
-    state["parts"] = good
-    return state
 
 
 def _hash_partition(files: list[Path], staging: Path, n: int) -> None:
