@@ -39,6 +39,8 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
+import datetime as dt
+
 from tierlib.churn import (ChurnModel, drop_effect, expected_churn, fit_churn, rate_own_carrier)
 from tierlib.synth import MAIN_SCHEME, make_panel
 
@@ -67,7 +69,7 @@ def section_model(n: int, months: int, seed: int, n_boot: int) -> dict:
     fit = fit_churn(panel, ledger, model=ChurnModel(max_iter=200, max_train_rows=2_000_000, random_state=0))
     t2 = time.perf_counter()
     k = fit.k
-    test = window_truth(truth, fit.scored.filter(pl.col("period") == "test"), k)
+    test = window_truth(truth, fit.scored.filter(pl.col("period") == "test"), k).with_columns(p=pl.col("p_eval"))
     oracle = roc_auc_score(test["y"].to_numpy(), test["hazard_now"].to_numpy())
     print(f"\n== 1. churn model ({n:,} customers x {months} months, seed {seed}) ==")
     print(f"panel + ledger {t1 - t0:.0f} s, fit + scoring {t2 - t1:.0f} s; periods "
@@ -90,7 +92,7 @@ def section_model(n: int, months: int, seed: int, n_boot: int) -> dict:
     pooled = nd.select(pl.col("p").sum(), pl.col("hazard_sum").sum()).row(0)
     last = fit.periods["test"][1]
     t3 = time.perf_counter()
-    ec = expected_churn(fit, month=last, n_boot=n_boot)
+    ec = expected_churn(fit, as_of=last)
     tot = ec.total()
     true_last = float(by_month.filter(pl.col("month") == last)["truth"].item())
     print(f"latest observed as-of month {last:%Y-%m}: expected {tot['expected']:.1f} "
@@ -146,6 +148,55 @@ def section_coverage(seeds: int, n: int, months: int, first_seed: int, n_boot: i
     return summary.to_dicts()
 
 
+def section_short(seeds: int, n: int, first_seed: int) -> dict:
+    """Issue 9 items 8-9: a 24-month panel, scored at its last months against the truth.
+
+    Each seed draws 27 months and keeps the first 24 (the panel an analyst has); the 3 months
+    after it give the truth of the outcome windows at the panel's end. Reports, per as-of
+    month, the error of expected near-drop leavers, whether the 90 % model interval covers
+    the truth, the warnings, and the drop effect with its warnings.
+    """
+    print(f"\n== 5. short panels: {seeds} seeds x {n:,} customers x 24 months (27 drawn) ==")
+    end = dt.date(2024, 12, 1)
+    rows, effects = [], []
+    for s in range(first_seed, first_seed + seeds):
+        t0 = time.perf_counter()
+        full, truth = make_panel(n, 27, seed=s)
+        panel = full.filter(pl.col("month") <= end)  # churned after 2024-12: censored, as in real data
+        ledger = rate_own_carrier(panel, SCHEMES)
+        fit = fit_churn(panel, ledger, model=ChurnModel(max_iter=200, max_train_rows=2_000_000, random_state=0))
+        for as_of in (fit.periods["test"][1], dt.date(2024, 11, 1), end):
+            ec = expected_churn(fit, as_of=as_of)
+            nd = fit.scored.filter((pl.col("month") == as_of) & (pl.col("expiring") | pl.col("near_floor")))
+            true = float(window_truth(truth, nd, fit.k)["hazard_sum"].sum())
+            tot = ec.total()
+            rows.append({"seed": s, "as_of": str(as_of), "expected": tot["expected"], "truth": true,
+                         "error": tot["expected"] / true - 1, "lo": tot["model_lo"], "hi": tot["model_hi"],
+                         "covered": tot["model_lo"] <= true <= tot["model_hi"],
+                         "warned_window": any("re-rated within" in w for w in ec.warnings),
+                         "warned_training": bool(fit.warnings)})
+        e = drop_effect(panel, ledger, n_boot=200, random_state=s)
+        effects.append({"seed": s, "hr": e.hazard_ratio, "lo": e.ci[0], "hi": e.ci[1],
+                        "events_below": e.events_below, "events_above": e.events_above,
+                        "covered": e.ci[0] <= 2.5 <= e.ci[1], "warned": bool(e.warnings)})
+        print(f"seed {s}: {time.perf_counter() - t0:.0f} s; " + "; ".join(
+            f"{r['as_of'][:7]} {r['error']:+.1%} ({'covered' if r['covered'] else 'NOT covered'})"
+            for r in rows[-3:]) + f"; drop effect {e.hazard_ratio:.2f} ({e.ci[0]:.2f}-{e.ci[1]:.2f}), "
+            f"events {e.events_below}/{e.events_above}, warned {bool(e.warnings)}", flush=True)
+    d, ef = pl.DataFrame(rows), pl.DataFrame(effects)
+    by = d.group_by(pl.col("as_of").str.slice(0, 7).alias("as_of_month")).agg(
+        runs=pl.len(), covered=pl.col("covered").sum(), mean_error=pl.col("error").mean(),
+        max_abs_error=pl.col("error").abs().max(), warned_window=pl.col("warned_window").sum(),
+        warned_training=pl.col("warned_training").sum()).sort("as_of_month")
+    with pl.Config(tbl_cols=10, float_precision=3):
+        print(by)
+        print(ef.select(runs=pl.len(), covered=pl.col("covered").sum(), warned=pl.col("warned").sum(),
+                        geo_mean_hr=pl.col("hr").log().mean().exp(),
+                        min_events=pl.min_horizontal("events_below", "events_above").max()))
+    print(f"90 % model interval covers the truth in {int(d['covered'].sum())} of {d.height} (seed, as-of) settings")
+    return {"rows": rows, "effects": effects, "summary": by.to_dicts()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=200_000)
@@ -154,15 +205,23 @@ def main() -> None:
     ap.add_argument("--coverage", type=int, default=20, help="seeds for the coverage study (0: skip)")
     ap.add_argument("--coverage-customers", type=int, default=30_000)
     ap.add_argument("--n-boot", type=int, default=200)
+    ap.add_argument("--short-seeds", type=int, default=10, help="seeds of the 24-month study (0: skip)")
+    ap.add_argument("--short-customers", type=int, default=60_000)
+    ap.add_argument("--only-short", action="store_true", help="run only the 24-month study")
     ap.add_argument("--out", default=str(Path(__file__).parent / "out" / "churn.json"))
     args = ap.parse_args()
     print(f"tierlib.churn benchmark on {platform.node()} ({platform.processor() or platform.machine()}), "
           f"polars {pl.__version__}")
     t = time.perf_counter()
-    res = {"model": section_model(args.customers, args.months, args.seed, args.n_boot),
-           "effect": section_effect(args.customers, args.months, args.seed + 1, args.n_boot)}
-    if args.coverage:
-        res["coverage"] = section_coverage(args.coverage, args.coverage_customers, args.months, 8000, args.n_boot)
+    res = {}
+    if not args.only_short:
+        res["model"] = section_model(args.customers, args.months, args.seed, args.n_boot)
+        res["effect"] = section_effect(args.customers, args.months, args.seed + 1, args.n_boot)
+        if args.coverage:
+            res["coverage"] = section_coverage(args.coverage, args.coverage_customers, args.months, 8000,
+                                               args.n_boot)
+    if args.short_seeds:
+        res["short"] = section_short(args.short_seeds, args.short_customers, 9200)  # fresh: 9101-9103 were used in development
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"\ntotal {time.perf_counter() - t:.0f} s, peak memory {peak:.1f} GB")
     res["seconds"], res["peak_gb"] = time.perf_counter() - t, peak

@@ -7,6 +7,7 @@ with seeds that were not used while developing the module (MODEL_SEED, EFFECT_SE
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 
@@ -18,14 +19,18 @@ from sklearn.utils.estimator_checks import check_estimator
 import tierlib
 from tierlib.churn import (FEATURES, ChurnModel, churn_features, drop_effect, expected_churn,
                            fit_churn, near_drop, rate_own_carrier, reform_churn_cost,
-                           rerating_events, retention_list)
+                           reform_churn_cost_ledgers, rerating_events, retention_list)
+from tierlib.churn.effect import MIN_EVENTS
 from tierlib.churn.rd import local_rate
 from tierlib.reforms import simulate
 from tierlib.synth import MAIN_SCHEME, make_panel
 
 MODEL_SEED = 7301   # fresh seeds, never run while the module was developed
 EFFECT_SEED = 7302
+SHORT_SEED = 7303   # issue 9 item 8: a 24-month panel
 N_MODEL, N_EFFECT, MONTHS = 25_000, 30_000, 36
+N_SHORT, SHORT_MONTHS = 30_000, 24
+N_REFIT = 5
 KNOBS = (1.0, 2.5, 4.0)
 
 
@@ -59,7 +64,16 @@ def synth():
 def fit(synth):
     panel, _, ledger = synth
     model = ChurnModel(max_iter=100, max_train_rows=300_000, random_state=0)
-    return fit_churn(panel, ledger, model=model)
+    return fit_churn(panel, ledger, model=model, n_refit=N_REFIT)
+
+
+@pytest.fixture(scope="session")
+def short():
+    """A 24-month panel: training months before any re-rating, few events at the floor."""
+    panel, truth = make_panel(N_SHORT, SHORT_MONTHS, seed=SHORT_SEED)
+    ledger = rate_own_carrier(panel, list(MAIN_SCHEME.values()))
+    model = ChurnModel(max_iter=50, max_train_rows=200_000, random_state=0)
+    return panel, ledger, fit_churn(panel, ledger, model=model, n_refit=3)
 
 
 @pytest.fixture(scope="session")
@@ -100,12 +114,12 @@ def test_near_drop_expiring_counts_months_to_the_end_of_validity(vip_ledger):
 
 def test_near_drop_margin_is_inclusive_and_relative_to_the_floor(vip_ledger):
     _, led = vip_ledger
-    last = near_drop(led, month="2025-02-01")
+    last = near_drop(led, as_of="2025-02-01")
     gaps = dict(zip(last["customer_id"], last["gap"]))
     assert set(gaps) == {"c2", "c3"}  # c4 is 10.7 % above its floor; c1 has no tier left
     assert gaps["c2"] == pytest.approx(10 / 150) and gaps["c3"] == pytest.approx(0.10)
-    assert set(near_drop(led, month="2025-02-01", margin=0.2)["customer_id"]) == {"c2", "c3", "c4"}
-    assert near_drop(led, month="2025-02-01", margin=0.05).height == 0
+    assert set(near_drop(led, as_of="2025-02-01", margin=0.2)["customer_id"]) == {"c2", "c3", "c4"}
+    assert near_drop(led, as_of="2025-02-01", margin=0.05).height == 0
 
 
 def test_near_drop_never_expiring_without_a_validity_end():
@@ -226,8 +240,12 @@ def test_fit_split_is_forward_in_time_with_gaps(fit):
     assert span["calibration"][1] + k - 1 < span["test"][0]
     assert s.filter(pl.col("period").is_in(["train", "calibration", "test"]))["observed"].all()
     assert s.filter(pl.col("period") == "unobserved")["t"].min() == s["t"].max() - k + 2
-    assert fit.model.calibration_rows_ == s.filter(pl.col("period") == "calibration").height
-    assert fit.model.train_rows_ == min(300_000, s.filter(pl.col("period") == "train").height)
+    ev = fit.evaluation_model
+    assert ev.calibration_rows_ == s.filter(pl.col("period") == "calibration").height
+    assert ev.train_rows_ == min(300_000, s.filter(pl.col("period") == "train").height)
+    # the scoring model: the same split moved forward, calibrated on the latest observed months
+    assert fit.scoring_periods["calibration"] == fit.periods["test"]
+    assert fit.model.calibration_rows_ == s.filter(pl.col("period") == "test").height
 
 
 def test_model_is_calibrated_on_the_held_out_period(fit):
@@ -246,7 +264,7 @@ def test_model_is_calibrated_on_the_held_out_period(fit):
 def test_expected_churn_among_near_drop_is_within_15_percent_of_the_truth(fit, synth):
     _, truth, _ = synth
     month = fit.periods["test"][1]  # the latest as-of month whose 3-month window is observed
-    ec = expected_churn(fit, month=month, n_boot=100)
+    ec = expected_churn(fit, as_of=month)
     rows = fit.scored.filter((pl.col("month") == month) & (pl.col("expiring") | pl.col("near_floor")))
     true = hazard_truth(truth, rows, fit.k)
     got = ec.total()["expected"]
@@ -254,11 +272,11 @@ def test_expected_churn_among_near_drop_is_within_15_percent_of_the_truth(fit, s
           f"realised {int(rows['y'].sum())}")
     assert abs(got / true - 1) < 0.15
     test_rows = fit.scored.filter((pl.col("period") == "test") & (pl.col("expiring") | pl.col("near_floor")))
-    assert abs(test_rows["p"].sum() / hazard_truth(truth, test_rows, fit.k) - 1) < 0.15
+    assert abs(test_rows["p_eval"].sum() / hazard_truth(truth, test_rows, fit.k) - 1) < 0.15
 
 
 def test_expected_churn_table_adds_up_and_brackets(fit):
-    ec = expected_churn(fit, n_boot=50)
+    ec = expected_churn(fit)
     t = ec.table
     parts, total = t.filter(pl.col("scheme") != "all"), ec.total()
     assert parts["customers"].sum() == total["customers"] > 0
@@ -275,7 +293,7 @@ def test_retention_list_is_ranked_and_exports_to_csv(fit):
     assert rl.columns == ["priority", "customer_id", "scheme", "tier", "reason", "months_to_expiry",
                           "gap", "probability", "monthly_revenue", "expected_revenue_loss"]
     assert rl["expected_revenue_loss"].is_sorted(descending=True) and rl["priority"][0] == 1
-    assert rl.height == expected_churn(fit, n_boot=5).total()["customers"]
+    assert rl.height == expected_churn(fit).total()["customers"]
     top = rl.row(0, named=True)
     assert top["expected_revenue_loss"] == pytest.approx(top["probability"] * top["monthly_revenue"])
     back = pl.read_csv(io.StringIO(rl.write_csv()))
@@ -334,11 +352,28 @@ def test_charts_are_built_from_small_tables_and_render(fit, effects):
 
     assert charts.risk_band_table(fit, months=12).height < 5000
     built = [charts.risk_bands(fit, months=12), charts.calibration_chart(fit),
-             charts.expected_by_tier(expected_churn(fit, n_boot=5)), charts.discontinuity(effects[2.5])]
+             charts.expected_by_tier(expected_churn(fit)), charts.discontinuity(effects[2.5])]
     for chart in built:
         spec = chart.to_json()
         assert len(spec) < 500_000  # aggregated data only
         assert "<svg" in vlc.vegalite_to_svg(spec)
+
+
+def test_churn_charts_order_tiers_from_the_table_and_share_the_chart_guard(fit):
+    import tierlib.plots
+    from tierlib.churn import charts
+
+    assert charts._values is tierlib.plots._data
+    ec = expected_churn(fit)
+    # a reformed scheme key no loader knows: the order still comes from the table's rank
+    renamed = dataclasses.replace(ec, table=ec.table.with_columns(
+        scheme=pl.when(pl.col("scheme") == "unicom_vip").then(pl.lit("unicom_vip[gold=350]"))
+        .otherwise(pl.col("scheme"))))
+    spec = charts.expected_by_tier(renamed).to_dict()
+    labels = spec["layer"][0]["encoding"]["y"]["sort"]
+    vip = [x.split(" · ")[1] for x in labels if x.startswith("unicom_vip[gold=350]")]
+    ladder = tierlib.load_scheme("unicom_vip").ladder
+    assert vip == sorted(vip, key=ladder.index) and len(vip) > 1
 
 
 # --- 5. reform churn cost -------------------------------------------------------------------
@@ -347,7 +382,7 @@ def test_reform_churn_cost_from_a_simulation(synth, fit, effects):
     panel, _, _ = synth
     unicom = panel.filter(pl.col("carrier") == "unicom").drop("carrier")
     sim = simulate(unicom, "unicom_vip", {"thresholds.mobile.gold": 350})
-    cost = reform_churn_cost(sim, churn=fit, effect=effects[2.5], panel=unicom)
+    cost = reform_churn_cost(sim, unicom, churn=fit, effect=effects[2.5])
     s = cost.summary.row(0, named=True)
     assert s["downgraded"] == sim.summary["down"].item() > 0
     hr, lo, hi = cost.hazard_ratio
@@ -355,5 +390,94 @@ def test_reform_churn_cost_from_a_simulation(synth, fit, effects):
     assert s["extra_churners"] == pytest.approx(((p * hr).clip(upper_bound=1) - p).sum())
     assert s["extra_lo"] <= s["extra_churners"] <= s["extra_hi"]
     assert s["cost_change"] == sim.summary["cost_change"].item() and s["no_probability"] == 0
-    same = reform_churn_cost(simulate(unicom, "unicom_vip", {}), churn=fit, effect=2.5, panel=unicom)
+    with pytest.raises(ValueError, match="k=3 months but the drop effect counts churn over window=2"):
+        reform_churn_cost(sim, unicom, churn=fit, effect=dataclasses.replace(effects[2.5], window=2))
+    same = reform_churn_cost(simulate(unicom, "unicom_vip", {}), unicom, churn=fit, effect=2.5)
     assert same.summary["downgraded"].item() == 0 and same.summary["extra_churners"].item() == 0
+
+
+def test_reform_churn_cost_takes_one_kind_of_input_per_function(vip_ledger):
+    p, base = vip_ledger
+    new = tierlib.rate(p, tierlib.load_scheme("unicom_vip").with_values({"thresholds.mobile.silver": 170}))
+    cost = reform_churn_cost_ledgers(base, new, churn=0.1, effect=2.0, panel=p, as_of="2025-02")
+    assert cost.as_of == dt.date(2025, 2, 1)
+    assert cost.summary["downgraded"].item() == 3  # c2 (160), c3 (165), c4 (166) fall below silver
+    with pytest.raises(TypeError, match="reform_churn_cost_ledgers"):
+        reform_churn_cost(base, new, churn=0.1, effect=2.0)
+    sim = simulate(p, "unicom_vip", {"thresholds.mobile.silver": 170})
+    with pytest.raises(TypeError, match="use reform_churn_cost"):
+        reform_churn_cost_ledgers(sim, new, churn=0.1, effect=2.0)
+    assert reform_churn_cost(sim, p, churn=0.1, effect=2.0).summary["downgraded"].item() == 3
+
+
+# --- issue 9 items 7-9: the month is as_of; short panels say they cannot be trusted ---------
+
+def test_the_month_parameter_is_as_of_everywhere(fit, vip_ledger):
+    p, led = vip_ledger
+    forms = ["2025-02", "2025-02-01", dt.date(2025, 2, 1), dt.datetime(2025, 2, 1)]
+    first = near_drop(led, as_of=forms[0])
+    assert first.height > 0 and all(near_drop(led, as_of=f).equals(first) for f in forms[1:])
+    with pytest.raises(ValueError, match="as_of"):
+        near_drop(led, as_of="Feb 2025")
+    last = fit.periods["test"][1]
+    assert expected_churn(fit, as_of=f"{last:%Y-%m}").as_of == last
+    assert retention_list(fit, as_of=last).height == expected_churn(fit, as_of=last).total()["customers"]
+    for call in (lambda: near_drop(led, month="2025-02-01"), lambda: expected_churn(fit, month=last),
+                 lambda: retention_list(fit, month=last),
+                 lambda: reform_churn_cost_ledgers(led, led, churn=0.1, effect=2.0, month=last)):
+        with pytest.raises(TypeError, match="month"):
+            call()
+
+
+def test_a_short_panel_fit_says_its_training_months_saw_no_rerating(short, fit):
+    _, _, sf = short
+    assert sf.periods["train"] == (dt.date(2023, 1, 1), dt.date(2023, 6, 1))
+    for scheme in MAIN_SCHEME.values():
+        assert any("evaluation model's training months 2023-01..2023-06 hold no re-rating of "
+                   + scheme in w for w in sf.warnings), scheme
+    assert "WARNING" in sf.summary()
+    # 36 months: the scoring model saw every scheme re-rated; the evaluation model (trained to
+    # 2024-06) never saw a GoTone yearly level re-rated: the first is February 2025
+    assert fit.warnings == ("the evaluation model's training months 2023-01..2024-06 hold no re-rating "
+                            "of mobile_gotone within their 3-month outcome windows: it never saw a "
+                            "tier of that scheme re-rated, so its probabilities for tiers about to be "
+                            "re-rated rest on the calibration alone; use a longer panel",)
+
+
+def test_expected_churn_warns_when_the_window_rerates_unlike_any_checked_month(short, fit):
+    _, _, sf = short
+    last = sf.scored["month"].max()  # 2024-12: the window holds GoTone's February re-rating
+    ec = expected_churn(sf, as_of=last)
+    gotone = [w for w in ec.warnings if w.startswith("mobile_gotone:")]
+    assert len(gotone) == 1 and "re-rated within the 3-month outcome window" in gotone[0]
+    assert "mobile_gotone:" in ec.summary()
+    # a held-out month's window was checked: no such warning; the 36-month fit at its end warns too
+    assert not [w for w in expected_churn(sf, as_of=sf.periods["test"][1]).warnings if "re-rated within" in w]
+    assert any(w.startswith("mobile_gotone:") for w in expected_churn(fit).warnings)
+    assert not [w for w in expected_churn(fit, as_of=fit.periods["test"][1]).warnings if "re-rated within" in w]
+
+
+def test_drop_effect_on_a_short_panel_says_it_has_too_few_events(short, effects):
+    panel, ledger, _ = short
+    e = drop_effect(panel, ledger, n_boot=50, random_state=1)
+    assert min(e.events_below, e.events_above) < MIN_EVENTS == 100
+    assert any(f"fewer than {MIN_EVENTS} on a side" in w for w in e.warnings)
+    assert "WARNING" in e.summary()
+    assert not [w for w in effects[2.5].warnings if "leavers" in w]  # 36 months x 30,000: enough
+
+
+def test_model_interval_comes_from_refits_of_the_whole_model(fit):
+    assert len(fit.refits) == N_REFIT
+    # each refit trains on a customer bootstrap: other rows, other trees, other calibration
+    assert len({r.train_rows_ for r in fit.refits} | {fit.model.train_rows_}) > 1
+    ec = expected_churn(fit, level=0.9)
+    nd = fit.scored.filter((pl.col("month") == ec.as_of) & (pl.col("expiring") | pl.col("near_floor")))
+    X = nd.select(pl.col(c).cast(pl.Float64) for c in FEATURES).to_numpy()
+    Z = nd.select(fit.adjust).to_numpy().astype(float)
+    sums = np.array([r.calibrator_.predict(r.predict_raw(X), Z).sum() for r in fit.refits])
+    sd = np.log(sums).std(ddof=1)
+    t = ec.total()
+    assert t["expected"] == pytest.approx(nd["p"].sum())
+    assert t["model_lo"] == pytest.approx(t["expected"] * np.exp(-1.6448536 * sd), rel=1e-6)
+    assert t["model_hi"] == pytest.approx(t["expected"] * np.exp(1.6448536 * sd), rel=1e-6)
+    assert "refit" in ec.method and ec.n_refit == N_REFIT

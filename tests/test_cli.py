@@ -33,7 +33,7 @@ def test_rate_writes_csv_and_parquet(panel_csv, tmp_path, capsys):
 
 
 def test_explain_prints_reasons(panel_csv, capsys):
-    assert main(["explain", str(panel_csv), "-s", "unicom_vip", "-c", "c1", "-m", "2024-12"]) == 0
+    assert main(["explain", str(panel_csv), "-s", "unicom_vip", "-c", "c1", "--as-of", "2024-12"]) == 0
     text = capsys.readouterr().out
     assert "tier silver" in text and "window: 2024-06 .. 2024-11" in text and "valid until 2025-01" in text
 
@@ -42,8 +42,8 @@ def test_explain_prints_reasons(panel_csv, capsys):
     (["rate", "missing.parquet"], "panel not found: missing.parquet"),
     (["rate", "{csv}", "-s", "nope"], "unknown scheme 'nope'"),
     (["rate", "{bad}"], "column 'billed': negative money"),
-    (["explain", "{csv}", "-s", "unicom_vip", "-c", "zz", "-m", "2024-03"], "customer_id 'zz' is not in the panel"),
-    (["explain", "{csv}", "-s", "unicom_vip", "-c", "c1", "-m", "2030-03"], "has no row in month 2030-03-01"),
+    (["explain", "{csv}", "-s", "unicom_vip", "-c", "zz", "--as-of", "2024-03"], "customer_id 'zz' is not in the panel"),
+    (["explain", "{csv}", "-s", "unicom_vip", "-c", "c1", "--as-of", "203003"], "has no row in month 2030-03-01"),
     (["card", "telecom_club:low"], "no variant 'low'"),
     (["rate", "{txt}"], "unknown panel format '.json'"),
 ])
@@ -68,7 +68,7 @@ def test_console_script_exit_code(tmp_path):
 def test_schemes_and_card(capsys):
     assert main(["schemes"]) == 0
     assert "unicom_vip" in capsys.readouterr().out
-    assert main(["card", "mobile_gotone", "--at", "2024-06-01"]) == 0
+    assert main(["card", "mobile_gotone", "--as-of", "202406"]) == 0
     text = capsys.readouterr().out
     assert "plan_levels.288 = silver" in text and "[ASSUMED]" in text
 

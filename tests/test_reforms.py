@@ -165,7 +165,7 @@ def test_prepare_panel_keeps_what_as_of_needs(panel):
     assert d == dt.date(2024, 6, 1) and valid["month"].max() == d
     at = panel.filter(pl.col("month") == d)["customer_id"]
     assert set(valid["customer_id"]) == set(at)
-    with pytest.raises(ValueError, match="1st of a month"):
+    with pytest.raises(ValueError, match="is not a month"):
         prepare_panel(panel, "2024-06-15")
 
 

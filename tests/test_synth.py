@@ -202,7 +202,7 @@ def test_unknown_knob_is_an_error():
 def test_bad_arguments():
     with pytest.raises(ValueError):
         synth.make_panel(0, 12)
-    with pytest.raises(ValueError, match="1st of a month"):
+    with pytest.raises(ValueError, match="start: .2023-01-15. is not a month"):
         synth.make_panel(10, 3, start="2023-01-15")
 
 
@@ -218,8 +218,41 @@ def test_cli_hook(tmp_path, capsys):
     assert "SYNTHETIC" in capsys.readouterr().out
 
 
+def test_share_knobs_given_are_the_shares_used():
+    # issue 9 item 10: {"telecom": 1.0} was merged into the defaults and gave a 55 % telecom panel
+    panel, _ = synth.make_panel(600, 3, seed=4, carrier_shares={"telecom": 1.0})
+    assert panel["carrier"].cast(pl.String).unique().to_list() == ["telecom"]
+    panel, _ = synth.make_panel(4_000, 2, seed=4, carrier_shares={"unicom": 0.5, "mobile": 0.5})
+    shares = panel.filter(pl.col("month") == START)["carrier"].cast(pl.String).value_counts(normalize=True)
+    got = dict(zip(shares["carrier"], shares["proportion"]))
+    assert set(got) == {"unicom", "mobile"} and got["unicom"] == pytest.approx(0.5, abs=0.03)
+    k = synth.Knobs.make(account_type_shares={"standard": 0.9, "prepaid": 0.1},
+                         brand_shares={"mobile": {"gotone": 1.0}})
+    assert k.account_type_shares == {"standard": 0.9, "prepaid": 0.1}
+    assert k.brand_shares["mobile"] == {"gotone": 1.0} and k.brand_shares["unicom"] == synth.Knobs().brand_shares["unicom"]
+    panel, _ = synth.make_panel(500, 2, seed=4, account_type_shares={"standard": 1.0},
+                                brand_shares={"mobile": {"gotone": 1.0}})
+    assert set(panel["account_type"].cast(pl.String)) == {"standard"}
+    assert set(panel.filter(pl.col("carrier") == "mobile")["brand"].cast(pl.String)) == {"gotone"}
+
+
+@pytest.mark.parametrize("knobs, message", [
+    ({"carrier_shares": {"telecom": 0.5}}, r"carrier_shares: shares \{'telecom': 0.5\} sum to 0.5, not 1"),
+    ({"carrier_shares": {"telecom": 0.7, "unicom": 0.7}}, "sum to 1.4"),
+    ({"carrier_shares": {"telcom": 1.0}}, "unknown name.*'telcom'"),
+    ({"carrier_shares": {"telecom": -1.0, "unicom": 2.0}}, r"numbers in \[0, 1\]"),
+    ({"official_rank_shares": {"bureau": 0.8, "section": 0.3}}, "at most 1"),
+    ({"brand_shares": {"unicom": {"wo": 0.5}}}, r"brand_shares\['unicom'\].*sum to 0.5"),
+])
+def test_share_knobs_that_are_not_a_whole_mix_are_refused(knobs, message):
+    with pytest.raises(ValueError, match=message):
+        synth.Knobs.make(**knobs)
+
+
 def test_dict_knobs_merge_into_defaults():
-    k = synth.Knobs.make(brand_median={"gotone": 500.0}, decline_rate=[0.01, 0.02])
+    k = synth.Knobs.make(brand_median={"gotone": 500.0}, decline_rate=[0.01, 0.02],
+                         official_rank_shares={"bureau": 0.1})
+    assert k.official_rank_shares == {"bureau": 0.1}  # a share knob is not merged
     assert k.brand_median["gotone"] == 500.0 and k.brand_median["wo"] == synth.Knobs().brand_median["wo"]
     assert k.decline_rate == (0.01, 0.02)
     with pytest.raises(ValueError, match="drop_window"):

@@ -12,9 +12,15 @@ from pathlib import Path
 
 import polars as pl
 
+<<<<<<< HEAD
 __all__ = ["main", "write_frame"]
 
 from tierlib.io import read_panel  # noqa: E402  (one reader of panel files)
+=======
+from tierlib.months import as_month
+
+__all__ = ["main", "read_panel", "write_frame"]
+>>>>>>> main
 
 
 class UserError(Exception):
@@ -120,9 +126,9 @@ def cmd_explain(a: argparse.Namespace) -> int:
             cid = int(cid)
         except ValueError:
             raise UserError(f"customer_id is an integer column, got '{a.customer}'") from None
-    month = a.month if len(a.month) > 7 else f"{a.month}-01"
+    as_of = as_month(a.as_of, name="--as-of")
     for s in _schemes_arg(a.scheme):
-        print(tierlib.explain(panel, s, customer_id=cid, month=month))
+        print(tierlib.explain(panel, s, customer_id=cid, as_of=as_of))
         print()
     return 0
 
@@ -140,7 +146,7 @@ def cmd_schemes(a: argparse.Namespace) -> int:
 def cmd_card(a: argparse.Namespace) -> int:
     import tierlib
 
-    print(tierlib.load_scheme(a.scheme, at=a.at).card())
+    print(tierlib.load_scheme(a.scheme, at=None if a.as_of is None else as_month(a.as_of, name="--as-of")).card())
     return 0
 
 
@@ -171,13 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("panel")
     e.add_argument("--scheme", "-s", action="append", required=True)
     e.add_argument("--customer", "-c", required=True)
-    e.add_argument("--month", "-m", required=True, help="YYYY-MM or YYYY-MM-DD")
+    e.add_argument("--as-of", required=True, help="the month: YYYY-MM, YYYY-MM-01 or YYYYMM")
     e.set_defaults(func=cmd_explain)
     s = sub.add_parser("schemes", help="list the schemes")
     s.set_defaults(func=cmd_schemes)
     c = sub.add_parser("card", help="print a scheme's card (parameters, provenance, assumptions)")
     c.add_argument("scheme")
-    c.add_argument("--at", help="resolve dated parameters at this date (YYYY-MM-DD)")
+    c.add_argument("--as-of", help="show the parameters in force in this month (YYYY-MM, YYYYMM)")
     c.set_defaults(func=cmd_card)
     v = sub.add_parser("validate", help="check a panel against the data contract")
     v.add_argument("panel")

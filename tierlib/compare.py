@@ -18,6 +18,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import polars as pl
 
 from tierlib.benefits import Catalogue, catalogues_for
+from tierlib.months import as_month
+from tierlib.revenue import Revenue
 from tierlib.params import Scheme, SchemeError, load_scheme
 
 __all__ = ["Comparison", "compare", "assumptions", "ledger_frame", "ladders", "snapshot", "customer_money", "tier_distribution",
@@ -66,9 +68,7 @@ def _as_of(ledger: pl.DataFrame, as_of: dt.date | str | None) -> dt.date:
     months = ledger["month"]
     if as_of is None:
         return months.max()
-    d = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    if d.day != 1:
-        raise ValueError(f"as_of must be the 1st of a month, got {d}")
+    d = as_month(as_of)
     if not (months == d).any():
         raise ValueError(f"as_of {d} is not a month of the ledger ({months.min()} .. {months.max()})")
     return d
@@ -153,10 +153,12 @@ def customer_money(panel: Frame, as_of: dt.date, *, revenue_months: int = 12) ->
     lf = panel.lazy()
     paid = pl.col("paid") if "paid" in lf.collect_schema().names() else pl.col("billed")
     start = pl.lit(as_of).dt.offset_by(f"-{revenue_months - 1}mo")
-    return (lf.filter((pl.col("month") <= as_of) & (pl.col("month") >= start))
-            .group_by("customer_id", maintain_order=True)
-            .agg(revenue=pl.col("billed").sum().cast(pl.Float64),
-                 yearly_paid=(paid.mean() * 12).cast(pl.Float64)).collect())
+    yearly_paid = (lf.filter((pl.col("month") <= as_of) & (pl.col("month") >= start))
+                   .group_by("customer_id", maintain_order=True)
+                   .agg(yearly_paid=(paid.mean() * 12).cast(pl.Float64)).collect())
+    # revenue: the package's one definition (tierlib.revenue), over revenue_months months
+    return Revenue(revenue_months).at(lf, as_of).join(yearly_paid, on="customer_id", how="left",
+                                                      maintain_order="left")
 
 
 def tier_distribution(ledger: Ledgers, panel: Frame | None = None, *, as_of: dt.date | str | None = None,
@@ -400,6 +402,7 @@ class Comparison:
     stability: pl.DataFrame
     cost: pl.DataFrame
     notes: tuple[str, ...] = field(default=())
+    revenue: Revenue = field(default=Revenue())  # the revenue definition behind every revenue figure
 
     def __getitem__(self, name: str) -> pl.DataFrame:
         if name not in TABLES:
@@ -472,7 +475,8 @@ def compare(ledgers: Ledgers, panel: Frame | None = None, *, as_of: dt.date | st
         as_of=d, schemes=tuple(names), summary=_summary(dist, cost, snap, names),
         distribution=dist, cross=_concat(cross), correlation=rank_correlation(at),
         equivalence=_concat(equiv), stability=stability(ledger, as_of=d, schemes=schemes), cost=cost,
-        notes=tuple(_notes(ledger, snap, panel, schemes, catalogues, revenue_months)),
+        notes=tuple(_notes(ledger, snap, panel, schemes, catalogues, Revenue(revenue_months))),
+        revenue=Revenue(revenue_months),
     )
 
 
@@ -499,7 +503,7 @@ def _summary(dist: pl.DataFrame, cost: pl.DataFrame, snap: pl.DataFrame, names: 
 
 
 def _notes(ledger: pl.DataFrame, snap: pl.DataFrame, panel: Frame | None, schemes: SchemesArg,
-           catalogues: Mapping[str, Catalogue] | None, revenue_months: int) -> list[str]:
+           catalogues: Mapping[str, Catalogue] | None, revenue: Revenue) -> list[str]:
     notes = ["Benefit costs rest on assumed unit costs and use rates (source: assumed in "
              "tierlib/benefits/<scheme>.yaml); the entitlements and quantities keep their seed provenance."]
     smap = _scheme_map(_schemes_of(ledger), schemes)
@@ -513,8 +517,7 @@ def _notes(ledger: pl.DataFrame, snap: pl.DataFrame, panel: Frame | None, scheme
     if panel is None:
         notes.append("No panel given: revenue and points cost are missing.")
     else:
-        notes.append(f"Revenue = billed over the {revenue_months} months to as_of, by the tier in "
-                     f"effect at as_of.")
+        notes.append(f"{str(revenue)[0].upper()}{str(revenue)[1:]}; shown by the tier in effect at as_of.")
     if "window_complete" in snap.columns:
         inc = snap.group_by("scheme", maintain_order=True).agg((~pl.col("window_complete")).mean().alias("x"))
         for key, x in inc.filter(pl.col("x") > 0).iter_rows():

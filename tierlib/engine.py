@@ -17,6 +17,7 @@ import numba
 import numpy as np
 import polars as pl
 
+from tierlib.months import date_expr, index_expr
 from tierlib.params import Scheme
 
 __all__ = ["CID", "LEDGER", "base", "prev", "first_of", "wsum", "wsum_range", "wmean", "wcount", "window_complete", "by_key",
@@ -31,23 +32,9 @@ MONEY_DECIMALS = 2  # window sums in fen (0.01 yuan) [assumed: the carriers bill
 NO_UNTIL = -1
 
 
-def date_to_t(d: pl.Expr) -> pl.Expr:
-    """Month index: year * 12 + month - 1 (so January is 0 mod 12)."""
-    return d.dt.year().cast(pl.Int32) * 12 + d.dt.month().cast(pl.Int32) - 1
-
-
-def t_to_date(t: pl.Expr) -> pl.Expr:
-    """The 1st of month index ``t`` as a Date; null outside years 0 .. 9999.
-
-    Dates are built once per distinct month in the column's range and gathered: building a
-    date on every row costs ten times more. Out-of-range indexes (the scan's sentinels, such
-    as ``FOREVER``) become null instead of widening the table.
-    """
-    ok = pl.when(t.is_between(0, 12 * 10_000 - 1)).then(t.cast(pl.Int32))
-    lo = ok.min().fill_null(0)
-    months = pl.int_range(lo, ok.max().fill_null(-1) + 1, dtype=pl.Int32)
-    table = pl.date(months // 12, months % 12 + 1, 1)
-    return table.gather((ok - lo).cast(pl.UInt32))
+# the one month index of the package (tierlib.months)
+date_to_t = index_expr
+t_to_date = date_expr
 
 
 def base(lf: pl.LazyFrame) -> pl.LazyFrame:

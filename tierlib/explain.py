@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from tierlib.engine import LEDGER
+from tierlib.months import as_month
 from tierlib.panel import validate
 from tierlib.params import Scheme, load_scheme
 
@@ -18,7 +20,7 @@ class Explanation:
     """The reasons behind one ledger row. ``str()`` gives the analyst's text."""
 
     customer_id: object
-    month: dt.date
+    as_of: dt.date
     scheme: str
     row: dict
     eligible: bool
@@ -30,7 +32,7 @@ class Explanation:
     lines: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("customer_id", "month", "scheme", "eligible", "failed_conditions",
+        return {k: getattr(self, k) for k in ("customer_id", "as_of", "scheme", "eligible", "failed_conditions",
                                                "components", "window", "thresholds", "holding")} | {"ledger": self.row}
 
     def __str__(self) -> str:
@@ -38,16 +40,6 @@ class Explanation:
 
     def _repr_markdown_(self) -> str:
         return "\n".join(["```", *self.lines, "```"])
-
-
-def _month(x: object) -> dt.date:
-    if isinstance(x, dt.date):
-        return x.replace(day=1)
-    text = str(x)[:10]
-    try:
-        return dt.date.fromisoformat(text if len(text) > 7 else f"{text}-01").replace(day=1)
-    except ValueError:
-        raise ValueError(f"month '{x}' is not a date (YYYY-MM or YYYY-MM-DD)") from None
 
 
 def _ym(t: int) -> str:
@@ -88,7 +80,7 @@ def _holding(r: dict, s: Scheme) -> str:
 
 
 def explain(panel: pl.DataFrame | pl.LazyFrame, scheme: str | Scheme, *, customer_id: object,
-            month: dt.date | str) -> Explanation:
+            as_of: dt.date | str) -> Explanation:
     """Explain one customer's tier in one month under one scheme.
 
     Examples
@@ -97,14 +89,14 @@ def explain(panel: pl.DataFrame | pl.LazyFrame, scheme: str | Scheme, *, custome
     >>> months = [dt.date(2024, m, 1) for m in range(1, 9)]
     >>> p = pl.DataFrame({"customer_id": "c1", "month": months,
     ...                   "join_month": dt.date(2024, 1, 1), "billed": 150.0})
-    >>> e = explain(p, "unicom_vip", customer_id="c1", month="2024-08-01")
+    >>> e = explain(p, "unicom_vip", customer_id="c1", as_of="2024-08")
     >>> e.row["tier"], e.components[0][1]
     ('silver', 150.0)
     """
     from tierlib.rating import rate_validated
 
     s = load_scheme(scheme)
-    m = _month(month)
+    m = as_month(as_of)
     lf = panel.lazy().filter(pl.col("customer_id") == customer_id)
     one = validate(lf).collect()
     if one.is_empty():
@@ -149,7 +141,5 @@ def explain(panel: pl.DataFrame | pl.LazyFrame, scheme: str | Scheme, *, custome
         lines.append(f"to keep {r['tier']}: score is {r['to_keep']:,.2f} above its floor"
                      if r["to_keep"] >= 0 else f"score is {-r['to_keep']:,.2f} BELOW the floor of {r['tier']}")
     lines.append(f"why this tier: {holding}")
-    ledger_cols = ["customer_id", "month", "scheme", "eligible", "score", "assessed", "tier", "rank", "valid_until",
-                   "status", "next_tier", "to_next", "to_keep", "window_complete", "flag"]
-    return Explanation(customer_id, m, s.key, {k: r[k] for k in ledger_cols}, bool(r["eligible"]), failed, comps,
+    return Explanation(customer_id, m, s.key, {k: r[k] for k in LEDGER}, bool(r["eligible"]), failed, comps,
                        window, thr, holding, lines)

@@ -162,11 +162,13 @@ def sweep_curves(sweep: pl.DataFrame, *, baseline: float | None = None, path: st
         tooltip=["value:Q", "series:N", alt.Tooltip("share:Q", format=".2%")],
     ).properties(width=420, height=200, title="Share of the base by tier")
     lower_cols = [c for c in ("yearly_cost", "near", "near_tier") if c in sweep.columns]
+    within = (f"within {sweep['near_margin'][0]:.0%}" if "near_margin" in sweep.columns
+              else "near")  # the sweep's own margin, never a hard-coded one
     low = sweep.unpivot(index="value", on=lower_cols, variable_name="series", value_name="amount").with_columns(
         pl.col("amount").cast(pl.Float64),
         pl.col("series").replace({"yearly_cost": "yearly benefit cost (yuan; unit costs assumed)",
-                                  "near": "customers within 10% of any threshold",
-                                  "near_tier": "customers within 10% of the swept tier's threshold"}))
+                                  "near": f"customers {within} of any threshold",
+                                  "near_tier": f"customers {within} of the swept tier's threshold"}))
     bottom = alt.Chart(_data(low)).mark_line(point=True, color="#555").encode(
         x=x, y=alt.Y("amount:Q", title=None),
         tooltip=["value:Q", "series:N", alt.Tooltip("amount:Q", format=",.0f")],

@@ -29,6 +29,8 @@ import polars as pl
 import yaml
 
 from tierlib.benefits import Catalogue, catalogues_for
+from tierlib.months import as_month
+from tierlib.revenue import Revenue
 from tierlib.compare import customer_money
 from tierlib.panel import validate
 from tierlib.params import Param, Scheme, SchemeError, load_scheme
@@ -141,11 +143,7 @@ def reform_warnings(baseline: SchemeLike, reform: Reform | Mapping | str | Path)
 
 # --- rating at as_of -------------------------------------------------------------------------
 
-def _date(as_of: dt.date | str) -> dt.date:
-    d = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    if d.day != 1:
-        raise ValueError(f"as_of must be the 1st of a month, got {d}")
-    return d
+_date = as_month  # the one month parser (tierlib.months)
 
 
 def prepare_panel(panel: Frame, as_of: dt.date | str | None = None) -> tuple[pl.DataFrame, dt.date]:
@@ -228,6 +226,8 @@ class Simulation:
     distribution: pl.DataFrame
     cost: pl.DataFrame
     warnings: tuple[str, ...] = field(default=())
+    near: float = 0.10  # a score within this fraction of a threshold counts as near it
+    revenue: Revenue = field(default=Revenue())  # the definition behind up_revenue / down_revenue
 
     def __getitem__(self, name: str) -> Any:
         return getattr(self, name)
@@ -240,7 +240,8 @@ class Simulation:
                  f"(revenue {r['down_revenue']:,.0f})",
                  f"  yearly benefit cost {r['cost_base']:,.0f} -> {r['cost_reform']:,.0f} "
                  f"(change {r['cost_change']:+,.0f}; unit costs assumed)",
-                 f"  within 10% of a threshold: {r['near_base']} -> {r['near_reform']}"]
+                 f"  within {self.near:.0%} of a threshold: {r['near_base']} -> {r['near_reform']}",
+                 f"  {self.revenue}"]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -305,7 +306,8 @@ def simulate(panel: Frame, baseline: SchemeLike, reform: Reform | Mapping | str 
             {"tier_reform": "tier", "customers": "customers_reform"}), on="tier").sort("rank")
     dist = dist.with_columns(share_base=pl.col("customers_base") / pair.height,
                              share_reform=pl.col("customers_reform") / pair.height)
-    return Simulation(base, new, d, summary, movers, dist, cost_tiers, tuple(warns))
+    return Simulation(base, new, d, summary, movers, dist, cost_tiers, tuple(warns), near=near,
+                      revenue=Revenue(revenue_months))
 
 
 def _movers(pair: pl.DataFrame, s: Scheme) -> pl.DataFrame:
@@ -361,6 +363,7 @@ def _sweep_rows(valid: pl.DataFrame, s: Scheme, path: str, values: Sequence[Any]
             t_k = at[f"_thr{k}"]
             row["near_tier"] = int((at["eligible"] & ((at["score"] - t_k).abs() <= near * t_k)).fill_null(False).sum())
         row["near"] = int(at["near"].sum())
+        row["near_margin"] = near  # what "near" meant: charts and tables print it from here
         if money is not None:
             row["yearly_cost"] = _cost(at, money, variant, cat)
         rows.append(row)

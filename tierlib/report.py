@@ -26,6 +26,7 @@ import html
 import io
 import json
 import logging
+import warnings
 import os
 import re
 import sys
@@ -46,6 +47,10 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG = Path(__file__).with_name("report_config.yaml")
 _CONFIG_KEYS = {"notebooks", "parameters", "notebook_parameters", "data_parameters"}
 _TYPE_NAMES = ("bool", "int", "float", "str", "list", "dict", "None")
+
+
+class ReportWarning(UserWarning):
+    """A report config that runs, but maybe not as meant (a common parameter a notebook ignores)."""
 
 
 class ReportError(ValueError):
@@ -346,6 +351,13 @@ def check_parameters(config: ReportConfig) -> list[NotebookJob]:
     for name in config.parameters:
         if not any(name in (d or {}) for d in declared.values()):
             problems.append(f"unknown parameter '{name}' in 'parameters': no notebook declares it")
+            continue
+        # a report-wide value (e.g. as_of) that some notebook does not declare silently does not
+        # reach it: that notebook describes another month than the rest of the report
+        for path in paths:
+            if name not in (declared[path] or {}):
+                warnings.warn(f"{path.name}: does not declare '{name}', given to every notebook in "
+                              f"'parameters'; it runs with its own default", ReportWarning, stacklevel=2)
     jobs = []
     for path in paths:
         common = {k: v for k, v in config.parameters.items() if k in (declared[path] or {})}

@@ -41,7 +41,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+<<<<<<< HEAD
 __all__ = ["Knobs", "MAIN_SCHEME", "BLOCK", "make_panel", "iter_blocks", "write_panel"]
+=======
+from tierlib.months import as_month, month_index
+from tierlib.panel import ACCOUNT_TYPES, LINES, RANKS, SEGMENTS
+
+__all__ = ["Knobs", "MAIN_SCHEME", "BLOCK", "make_panel", "iter_blocks", "write_panel",
+           "add_synth_parser", "cli_main"]
+>>>>>>> main
 
 #: The carrier's main scheme, whose tier drops raise the churn hazard.
 MAIN_SCHEME = {"telecom": "telecom_star", "unicom": "unicom_vip", "mobile": "mobile_gotone"}
@@ -49,11 +57,6 @@ MAIN_SCHEME = {"telecom": "telecom_star", "unicom": "unicom_vip", "mobile": "mob
 BLOCK = 100_000
 
 CARRIERS = ("mobile", "telecom", "unicom")
-LINES = ("mobile", "fixed", "broadband")
-SEGMENTS = ("personal", "enterprise")
-ACCOUNT_TYPES = ("standard", "prepaid", "public_free", "test", "data_card",
-                 "family_member", "staff_plan", "payphone", "secondary_card")
-RANKS = ("bureau", "division", "section")
 # Provinces (pinyin ids) weighted by population in millions (2020 census, rounded).
 PROVINCES = {
     "guangdong": 126, "shandong": 101, "henan": 99, "jiangsu": 85, "sichuan": 84, "hebei": 75,
@@ -152,6 +155,7 @@ class Knobs:
     max_hazard: float = 0.9
 
     def __post_init__(self):
+        _check_shares(self)
         bad = [name for name, ok in (
             ("base_hazard", 0 < self.base_hazard < 1), ("max_hazard", 0 < self.max_hazard <= 1),
             ("drop_effect", self.drop_effect >= 0),
@@ -165,16 +169,57 @@ class Knobs:
 
     @classmethod
     def make(cls, **kw) -> Knobs:
-        """Knobs from keyword overrides; a dict knob is merged into its default, so
-        ``brand_median={"gotone": 200.0}`` changes one brand. An unknown name is a TypeError."""
+        """Knobs from keyword overrides. An unknown name is a TypeError.
+
+        A *share* knob (:data:`SHARE_KNOBS`) given is the mix used, whole: names left out get
+        share 0, and the shares must sum to 1 (``official_rank_shares``: at most 1, the rest
+        has no rank), else a ValueError names the knob and the sum; nothing is renormalised.
+        ``brand_shares`` replaces the mix of each carrier it names. Every other dict knob is
+        merged into its default, so ``brand_median={"gotone": 200.0}`` changes one brand.
+        """
         default = cls()
         for name, value in kw.items():
             current = getattr(default, name, None)
-            if isinstance(current, dict) and isinstance(value, Mapping):
+            if name == "brand_shares" and isinstance(value, Mapping):
+                kw[name] = {**current, **{c: dict(v) for c, v in value.items()}}
+            elif isinstance(current, dict) and isinstance(value, Mapping) and name not in SHARE_KNOBS:
                 kw[name] = {**current, **value}
+            elif isinstance(value, Mapping):
+                kw[name] = dict(value)
             elif isinstance(value, list):
                 kw[name] = tuple(value)
         return cls(**kw)
+
+
+#: Share knobs: the dict given is the whole mix (see :meth:`Knobs.make`); name -> allowed keys.
+SHARE_KNOBS = {"carrier_shares": CARRIERS, "account_type_shares": ACCOUNT_TYPES,
+               "official_rank_shares": RANKS}
+
+
+def _check_share(name: str, shares, allowed, *, at_most: bool = False) -> None:
+    if not isinstance(shares, Mapping) or not shares:
+        raise ValueError(f"knob {name}: expected a non-empty dict name -> share, got {shares!r}")
+    unknown = [x for x in shares if x not in allowed]
+    if unknown:
+        raise ValueError(f"knob {name}: unknown name(s) {', '.join(map(repr, unknown))} "
+                         f"(one of {', '.join(allowed)})")
+    bad = {x: v for x, v in shares.items() if not (isinstance(v, (int, float)) and 0 <= v <= 1)}
+    if bad:
+        raise ValueError(f"knob {name}: shares must be numbers in [0, 1], got {bad}")
+    total = float(sum(shares.values()))
+    if (total > 1 + 1e-9) if at_most else abs(total - 1) > 1e-9:
+        need = "at most 1 (the rest: no rank)" if at_most else "1"
+        raise ValueError(f"knob {name}: shares {dict(shares)} sum to {total:g}, not {need}; "
+                         "give the whole mix (names left out get share 0)")
+
+
+def _check_shares(k: Knobs) -> None:
+    for name, allowed in SHARE_KNOBS.items():
+        _check_share(name, getattr(k, name), allowed, at_most=name == "official_rank_shares")
+    for carrier in CARRIERS:
+        if carrier not in k.brand_shares:
+            raise ValueError(f"knob brand_shares: no brand mix for carrier {carrier!r}")
+        _check_share(f"brand_shares[{carrier!r}]", k.brand_shares[carrier], tuple(k.brand_shares[carrier]))
 
 
 def _enum(values) -> pl.Enum:
@@ -185,12 +230,8 @@ def _brands(k: Knobs) -> list[str]:
     return list(dict.fromkeys(b for c in CARRIERS for b in k.brand_shares[c]))
 
 
-def _month_t(d: str | dt.date) -> int:
-    if isinstance(d, str):
-        d = dt.date.fromisoformat(d)
-    if d.day != 1:
-        raise ValueError(f"start must be the 1st of a month, got {d}")
-    return d.year * 12 + d.month - 1
+def _month_t(d: str | int | dt.date) -> int:
+    return month_index(as_month(d, name="start"))
 
 
 def _t_dates(t: np.ndarray) -> np.ndarray:
@@ -208,7 +249,7 @@ def _pick(rng: np.random.Generator, shares: Mapping[str, float], size: int) -> n
 
 def _customers(rng: np.random.Generator, n: int, months: int, t0: int, k: Knobs) -> dict:
     brands = _brands(k)
-    carrier = _pick(rng, {c: k.carrier_shares[c] for c in CARRIERS}, n)
+    carrier = _pick(rng, {c: k.carrier_shares.get(c, 0.0) for c in CARRIERS}, n)
     brand = np.zeros(n, dtype=np.int64)
     for ci, c in enumerate(CARRIERS):
         m = carrier == ci
@@ -228,7 +269,7 @@ def _customers(rng: np.random.Generator, n: int, months: int, t0: int, k: Knobs)
     enterprise = standard & (rng.random(n) < k.enterprise_share)
     org_revenue = np.where(enterprise, np.round(k.org_revenue_median * np.exp(
         k.org_revenue_sigma * rng.standard_normal(n)), -2), np.nan)
-    rank_p = dict(k.official_rank_shares)
+    rank_p = {r: k.official_rank_shares.get(r, 0.0) for r in RANKS}
     rank_p["_none"] = max(0.0, 1.0 - sum(rank_p.values()))
     rank = np.where(enterprise, _pick(rng, {r: rank_p.get(r, 0.0) for r in (*RANKS, "_none")}, n), 3)
     # products held under the customer's ID

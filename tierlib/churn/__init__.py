@@ -10,7 +10,8 @@ Data flows one way: panel -> ledger (``tierlib.rate``) -> the functions here.
 :func:`expected_churn`                 expected churners / revenue at risk, with intervals
 :func:`retention_list`                 ranked list for a retention team (CSV-ready)
 :func:`drop_effect`                    hazard ratio of a tier drop (RD at the floor) vs naive
-:func:`reform_churn_cost`              extra churners a reform causes among the downgraded
+:func:`reform_churn_cost`              extra churners a simulated reform causes among the downgraded
+:func:`reform_churn_cost_ledgers`      the same from a baseline and a reform ledger
 :func:`rate_own_carrier`               each scheme rated on its own carrier's customers
 =====================================  ==================================================
 """
@@ -23,10 +24,10 @@ from tierlib.churn.fit import ChurnFit, calibration_table, expected_calibration_
 from tierlib.churn.ledger import rate_own_carrier
 from tierlib.churn.model import ChurnModel
 from tierlib.churn.neardrop import near_drop
-from tierlib.churn.reform import ReformChurnCost, reform_churn_cost
+from tierlib.churn.reform import ReformChurnCost, reform_churn_cost, reform_churn_cost_ledgers
 from tierlib.churn.risk import ExpectedChurn, expected_churn, retention_list
 
 __all__ = ["near_drop", "churn_features", "FEATURES", "ChurnModel", "ChurnFit", "fit_churn",
            "calibration_table", "expected_calibration_error", "ExpectedChurn", "expected_churn",
            "retention_list", "DropEffect", "drop_effect", "rerating_events", "ReformChurnCost",
-           "reform_churn_cost", "rate_own_carrier"]
+           "reform_churn_cost", "reform_churn_cost_ledgers", "rate_own_carrier"]

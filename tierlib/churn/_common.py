@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+
 import polars as pl
+
+from tierlib.months import from_index, index_expr
 
 #: Rows of one customer under one scheme: ledgers may hold several schemes.
 KEY = ["scheme", "customer_id"]
 
 
 def t_of(col: str | pl.Expr) -> pl.Expr:
-    """Month index ``year * 12 + month - 1`` (docs/CONTRACT.md), so differences are months."""
-    d = pl.col(col) if isinstance(col, str) else col
-    return d.dt.year().cast(pl.Int32) * 12 + d.dt.month().cast(pl.Int32) - 1
+    """Month index ``year * 12 + month - 1`` (tierlib.months), so differences are months."""
+    return index_expr(pl.col(col) if isinstance(col, str) else col)
+
+
+month_of = from_index  # the 1st of the month of a month index (tierlib.months)
 
 
 def lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:

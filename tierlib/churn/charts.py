@@ -14,27 +14,22 @@ import polars as pl
 
 from tierlib.churn.effect import DropEffect
 from tierlib.churn.fit import ChurnFit
-from tierlib.churn.risk import ExpectedChurn, _month
+from tierlib.churn.risk import ExpectedChurn, _as_of
+from tierlib.plots import _data as _values  # the one chart guard: aggregated tables only
 
 __all__ = ["risk_band_table", "risk_bands", "calibration_chart", "expected_by_tier", "discontinuity"]
 
 
-def _values(df: pl.DataFrame) -> alt.Data:
-    if df.height > 5000:
-        raise ValueError(f"{df.height} rows: aggregate before charting")
-    return alt.Data(values=df.with_columns(pl.col(pl.Date).cast(pl.String)).to_dicts())
-
-
-def risk_band_table(fit: ChurnFit, *, month=None, months: int = 1, gap_step: float = 0.1,
+def risk_band_table(fit: ChurnFit, *, as_of=None, months: int = 1, gap_step: float = 0.1,
                     gap_max: float = 0.5, expiry_max: int = 12) -> pl.DataFrame:
-    """Tier holders by scheme, gap band and months to expiry, over the ``months`` months to ``month``.
+    """Tier holders by scheme, gap band and months to expiry, over the ``months`` months to ``as_of``.
 
     Columns: ``scheme, gap_band`` (band start; gaps beyond +-``gap_max`` fall in the end bands),
     ``expiry`` (months to expiry as text; ``later`` when ``expiry_max`` or more, or when the
     tier has no end date), ``customers`` (customer-months), ``probability`` (mean P(leave
     within k months)).
     """
-    m = _month(fit, month)
+    m = _as_of(fit, as_of)
     t_end = m.year * 12 + m.month - 1
     lo = -gap_max
     rows = fit.scored.filter(pl.col("t").is_between(t_end - months + 1, t_end) & (pl.col("rank") > 0)
@@ -51,14 +46,14 @@ def risk_band_table(fit: ChurnFit, *, month=None, months: int = 1, gap_step: flo
             .sort("scheme", "gap_band", "expiry_order"))
 
 
-def risk_bands(fit: ChurnFit, *, month=None, months: int = 1, min_customers: int = 10) -> alt.FacetChart:
+def risk_bands(fit: ChurnFit, *, as_of=None, months: int = 1, min_customers: int = 10) -> alt.FacetChart:
     """Heatmaps by scheme: mean P(leave within k months) by gap to floor x months to expiry.
 
-    Pools the ``months`` months up to ``month``. Cells with fewer than ``min_customers``
+    Pools the ``months`` months up to ``as_of``. Cells with fewer than ``min_customers``
     customer-months are grey (their mean is noise).
     """
-    t = risk_band_table(fit, month=month, months=months)
-    m = _month(fit, month)
+    t = risk_band_table(fit, as_of=as_of, months=months)
+    m = _as_of(fit, as_of)
     t_end = m.year * 12 + m.month - 1
     first = dt.date((t_end - months + 1) // 12, (t_end - months + 1) % 12 + 1, 1)
     span = f"{m:%Y-%m}" if months == 1 else f"{first:%Y-%m}..{m:%Y-%m}"
@@ -102,18 +97,7 @@ def calibration_chart(fit: ChurnFit) -> alt.LayerChart:
 
 def expected_by_tier(ec: ExpectedChurn) -> alt.LayerChart:
     """Expected churners among near-drop customers by scheme and tier, with the model interval."""
-    from tierlib.params import load_scheme
-
-    t = ec.table.filter(pl.col("scheme") != "all")
-    ladders = []
-    for s in t["scheme"].unique().to_list():
-        try:
-            ladders += [(s, tier, i) for i, tier in enumerate(load_scheme(s).ladder)]
-        except Exception:  # a scheme key the loader does not know: keep the table order
-            pass
-    order = pl.DataFrame(ladders, schema={"scheme": pl.String, "tier": pl.String, "order": pl.Int64},
-                         orient="row")
-    t = t.join(order, on=["scheme", "tier"], how="left").sort("scheme", "order", nulls_last=True)
+    t = ec.table.filter(pl.col("scheme") != "all").sort("scheme", "rank", nulls_last=True)
     t = t.with_columns(label=pl.col("scheme") + " · " + pl.col("tier"))
     base = alt.Chart(_values(t)).encode(y=alt.Y("label:N", sort=t["label"].to_list(), title=None))
     bars = base.mark_bar(color="#e76f51").encode(
@@ -122,7 +106,7 @@ def expected_by_tier(ec: ExpectedChurn) -> alt.LayerChart:
                  alt.Tooltip("revenue_at_risk:Q", format=",.0f", title="monthly revenue at risk (yuan)")])
     err = base.mark_rule(color="#333").encode(x="model_lo:Q", x2="model_hi:Q")
     return (bars + err).properties(
-        title=f"Near-drop customers {ec.month:%Y-%m}: expected churners ({ec.level:.0%} model interval)",
+        title=f"Near-drop customers {ec.as_of:%Y-%m}: expected churners ({ec.level:.0%} model interval)",
         width=380)
 
 

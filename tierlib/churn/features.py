@@ -13,6 +13,7 @@ import polars as pl
 from tierlib.churn._common import KEY, lazy, like, need, t_of
 from tierlib.churn.neardrop import drop_columns
 from tierlib.panel import ACCOUNT_TYPES, SEGMENTS
+from tierlib.revenue import REVENUE
 
 __all__ = ["FEATURES", "churn_features"]
 
@@ -53,8 +54,9 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
     Returns
     -------
     ``customer_id, month, scheme, tier, rank, score, floor, to_keep, gap, valid_until,
-    months_to_expiry, expiring, near_floor`` + :data:`FEATURES` + ``revenue`` (mean ``billed``
-    over the last 3 completed months, the plan fee in the join month: yuan a month), ``y``
+    months_to_expiry, expiring, near_floor`` + :data:`FEATURES` + ``revenue`` (the package's
+    definition, :data:`tierlib.revenue.REVENUE`: billed over the 12 months up to the row's month),
+    ``rerated`` (the ledger's flag: this month re-rates a tier whose holding ended), ``y``
     (leaves within k months), ``observed`` (the k-month window lies inside the data: ends by the
     panel's last month, or by the customer's last row for a customer who vanishes without
     ``churned``), ``t`` (month index). Same kind of frame as ``panel``.
@@ -83,8 +85,14 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
                      "in_arrears", "suspensions", pl.col("account_type").cast(pl.String),
                      pl.col("segment").cast(pl.String))
     last_panel = pan.select(t_of(pl.col("month").max()).alias("_M"))
-    led = lazy(ledger).select("customer_id", "month", "scheme", "score", "tier", "rank",
-                              "valid_until", "to_keep", "to_next", "window_complete")
+    led = lazy(ledger)
+    if "rerated" not in led.collect_schema().names():  # ledgers before docs/CONTRACT.md's `rerated`
+        led = led.sort(*KEY, "month").with_columns(rerated=(
+            (t_of(pl.col("month").shift(1)) == t_of("month") - 1) & (pl.col("rank").shift(1) > 0)
+            & (t_of(pl.col("valid_until").shift(1)) == t_of(pl.col("month").shift(1)))
+        ).over(KEY).fill_null(False))
+    led = led.select("customer_id", "month", "scheme", "score", "tier", "rank", "valid_until",
+                     "to_keep", "to_next", "window_complete", "rerated")
     lf = (led.join(pan, on=["customer_id", "month"], how="left")
           .join(last_panel, how="cross")
           .sort(*KEY, "month")
@@ -98,7 +106,6 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
     # a customer who leaves is watched to the panel's end; one who vanishes only to his last row
     seen_to = pl.when(churn_t.is_not_null()).then(pl.col("_M")).otherwise(pl.col("_t").max().over(KEY))
     spend_3, prior_3 = _lag_mean("billed", 1, 3), _lag_mean("billed", 4, 3)
-    known_3 = pl.col("billed").shift(1).is_not_null().over(KEY)
     lf = lf.with_columns(
         spend_1=pl.col("billed").shift(1).over(KEY),
         spend_3=spend_3,
@@ -118,7 +125,7 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
         # months of the target window after the re-rating that drops a tier held only by validity
         drop_months_ahead=pl.when((pl.col("to_keep") < 0) & pl.col("months_to_expiry").is_not_null())
         .then((k - 1 - pl.col("months_to_expiry")).clip(0, k)).otherwise(0),
-        revenue=pl.when(known_3).then(spend_3).otherwise(pl.col("plan_fee")),
+        revenue=REVENUE.expr(by=KEY),  # the package's one definition (tierlib.revenue)
         y=(churn_t - pl.col("_t")).is_between(0, k - 1).fill_null(False),
         observed=pl.col("_t") + k - 1 <= seen_to,
         t=pl.col("_t"),
@@ -126,7 +133,7 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
     out = lf.select("customer_id", "month", "scheme", "tier", "rank", "score", "floor", "to_keep",
                     "gap", "valid_until", "months_to_expiry", "expiring", "near_floor",
                     *[c for c in FEATURES if c not in ("rank", "gap", "months_to_expiry")],
-                    "revenue", "y", "observed", "t")
+                    "revenue", "rerated", "y", "observed", "t")
     return like(out, panel)
 
 

@@ -129,7 +129,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.calibration_start_ = start
         return time < start - self.gap, time >= start
 
-    def fit(self, X, y, *, time=None):
+    def fit(self, X, y, *, time=None, counts=None):
         """Fit the base model on the earlier rows, the calibration map on the later ones.
 
         Parameters
@@ -139,6 +139,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         time : array-like of shape (n_samples,), optional
             The rows' time (e.g. month index): calibration on the latest ``calibration_size``
             of its distinct values. Without it, a stratified random share of the rows.
+        counts : array-like of shape (n_samples,), optional
+            Resampling counts >= 0 of the rows (a customer bootstrap), used as weights by both
+            steps; rows of count 0 are absent. (Not named ``sample_weight``: the time split
+            is not invariant to repeated rows, as scikit-learn's weight checks require.)
 
         Returns
         -------
@@ -160,7 +164,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if y_type != "binary":
             raise ValueError(f"Only binary classification is supported. The type of the target is {y_type}.")
         self.classes_, y01 = np.unique(y, return_inverse=True)
+        w = np.ones(y01.size) if counts is None else np.asarray(counts, dtype=float)
+        if w.shape != y01.shape or not (np.isfinite(w) & (w >= 0)).all():
+            raise ValueError(f"counts must be {y01.size} finite values >= 0")
         train, cal = self._split(y01, time)
+        train, cal = train & (w > 0), cal & (w > 0)
         if self.max_train_rows is not None and train.sum() > self.max_train_rows:
             rng = check_random_state(self.random_state)
             drop = rng.choice(np.flatnonzero(train), train.sum() - self.max_train_rows, replace=False)
@@ -173,9 +181,13 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         empty = np.isnan(Xt).all(axis=0)
         if empty.any():  # an all-missing column breaks HistGradientBoosting's binning (sklearn 1.9)
             Xt = np.where(empty, 0.0, Xt)
-        self.base_estimator_ = self._make_base().fit(Xt, y01[train])
+        base = self._make_base()
+        key = "sample_weight" if self.base == "hgb" else "logisticregression__sample_weight"
+        weighted = counts is not None
+        self.base_estimator_ = base.fit(Xt, y01[train], **({key: w[train]} if weighted else {}))
         self.calibrator_ = Calibrator(self.method).fit(
-            self.base_estimator_.predict_proba(X[cal])[:, 1], y01[cal], X[cal][:, list(self.adjust)])
+            self.base_estimator_.predict_proba(X[cal])[:, 1], y01[cal], X[cal][:, list(self.adjust)],
+            sample_weight=w[cal] if weighted else None)
         self.train_rows_, self.calibration_rows_ = int(train.sum()), int(cal.sum())
         n_iter = getattr(self.base_estimator_, "n_iter_", None)
         if n_iter is None:  # the logistic pipeline

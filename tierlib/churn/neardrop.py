@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 
 from tierlib.churn._common import lazy, like, need, t_of
+from tierlib.months import as_month
 
 __all__ = ["near_drop", "drop_columns"]
 
@@ -45,7 +46,7 @@ def drop_columns(*, horizon: int = 3, margin: float = 0.10) -> list[pl.Expr]:
 
 
 def near_drop(ledger: pl.DataFrame | pl.LazyFrame, *, horizon: int = 3, margin: float = 0.10,
-              month: dt.date | str | None = None) -> pl.DataFrame | pl.LazyFrame:
+              as_of=None) -> pl.DataFrame | pl.LazyFrame:
     """Customers close to dropping a tier, with months to expiry and the gap to the floor.
 
     A ledger row is *near drop* when it is ``expiring`` (tier held up only by validity, which
@@ -62,8 +63,9 @@ def near_drop(ledger: pl.DataFrame | pl.LazyFrame, *, horizon: int = 3, margin: 
         Months ahead in which the validity must end.
     margin : float
         Largest ``to_keep / floor`` still called near the floor (0.10 = 10 %).
-    month : date or str, optional
-        Keep only this ledger month (default: every month).
+    as_of : month, optional
+        Keep only this ledger month, any form :func:`tierlib.months.as_month` reads
+        (``"2024-12"``, ``"2024-12-01"``, ``202412``, a date; default: every month).
 
     Returns
     -------
@@ -80,7 +82,7 @@ def near_drop(ledger: pl.DataFrame | pl.LazyFrame, *, horizon: int = 3, margin: 
     >>> p = pl.DataFrame({"customer_id": "c1", "month": months, "join_month": dt.date(2024, 1, 1),
     ...                   "billed": [300.0] * 3 + [100.0] * 10})
     >>> led = tierlib.rate(p, "unicom_vip")
-    >>> nd = near_drop(led, month="2024-12-01")
+    >>> nd = near_drop(led, as_of="2024-12")
     >>> nd.select("tier", "gap", "months_to_expiry", "reason").row(0)
     ('gold', -0.6666666666666666, 1, 'expiring')
     """
@@ -91,9 +93,8 @@ def near_drop(ledger: pl.DataFrame | pl.LazyFrame, *, horizon: int = 3, margin: 
     need(ledger, ["customer_id", "month", "scheme", "score", "tier", "rank", "valid_until",
                   "to_keep"], "ledger")
     lf = lazy(ledger)
-    if month is not None:
-        when = dt.date.fromisoformat(month) if isinstance(month, str) else month
-        lf = lf.filter(pl.col("month") == when)
+    if as_of is not None:
+        lf = lf.filter(pl.col("month") == as_month(as_of))
     out = (lf.with_columns(drop_columns(horizon=horizon, margin=margin))
            .filter(pl.col("expiring") | pl.col("near_floor"))
            .with_columns(reason=pl.when(pl.col("expiring")).then(pl.lit("expiring"))
