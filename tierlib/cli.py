@@ -12,15 +12,11 @@ from pathlib import Path
 
 import polars as pl
 
-<<<<<<< HEAD
+from tierlib.months import as_month
+
 __all__ = ["main", "write_frame"]
 
 from tierlib.io import read_panel  # noqa: E402  (one reader of panel files)
-=======
-from tierlib.months import as_month
-
-__all__ = ["main", "read_panel", "write_frame"]
->>>>>>> main
 
 
 class UserError(Exception):

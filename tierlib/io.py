@@ -14,12 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-<<<<<<< HEAD
 from tierlib.panel import COLUMNS, PanelError
-=======
-from tierlib.months import as_month, month_index
-from tierlib.panel import PanelError, validate
->>>>>>> main
 
 __all__ = ["read_panel", "PanelFileError", "panel_files", "scan_parquet_panel", "from_snapshot", "SNAPSHOT_KEYS"]
 
@@ -121,7 +116,6 @@ def _csv_casts(names: list[str], ids: pl.DataType) -> list[pl.Expr]:
     return out
 
 
-<<<<<<< HEAD
 def _csv(files: list[Path], ids: str) -> pl.DataFrame:
     frames = []
     for f in files:
@@ -153,13 +147,6 @@ def _csv(files: list[Path], ids: str) -> pl.DataFrame:
         raise PanelError(name, f"value {raw[name][rows[0]]!r} at CSV line {rows[0] + 2} is not {want}",
                          who, int(bad.sum()))
     return typed
-=======
-def _as_of_t(as_of: str | int | dt.date) -> int:
-    # a snapshot is taken on a day: a date names the month it falls in (the last panel month)
-    if isinstance(as_of, dt.date):
-        as_of = dt.date(as_of.year, as_of.month, 1)
-    return month_index(as_month(as_of))
->>>>>>> main
 
 
 def read_panel(path: str | Path, *, lazy: bool = False, ids: str = "auto") -> pl.DataFrame | pl.LazyFrame:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from tierlib.months import as_month, month_index
 from tierlib.panel import PanelError, validate
 
 __all__ = ["from_snapshot", "SNAPSHOT_KEYS"]
@@ -77,10 +78,11 @@ def _flag(df: pl.DataFrame, ids: pl.Series, source: str) -> pl.Series:
     return out
 
 
-def _as_of_t(as_of: str | dt.date) -> int:
-    if isinstance(as_of, str):
-        as_of = dt.date.fromisoformat(as_of if len(as_of) > 7 else as_of + "-01")
-    return as_of.year * 12 + as_of.month - 1
+def _as_of_t(as_of: str | int | dt.date) -> int:
+    # a snapshot is taken on a day: a date names the month it falls in (the last panel month)
+    if isinstance(as_of, dt.date):
+        as_of = dt.date(as_of.year, as_of.month, 1)
+    return month_index(as_month(as_of))
 
 
 def from_snapshot(

@@ -41,15 +41,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-<<<<<<< HEAD
-__all__ = ["Knobs", "MAIN_SCHEME", "BLOCK", "make_panel", "iter_blocks", "write_panel"]
-=======
 from tierlib.months import as_month, month_index
 from tierlib.panel import ACCOUNT_TYPES, LINES, RANKS, SEGMENTS
 
-__all__ = ["Knobs", "MAIN_SCHEME", "BLOCK", "make_panel", "iter_blocks", "write_panel",
-           "add_synth_parser", "cli_main"]
->>>>>>> main
+__all__ = ["Knobs", "MAIN_SCHEME", "BLOCK", "make_panel", "iter_blocks", "write_panel"]
 
 #: The carrier's main scheme, whose tier drops raise the churn hazard.
 MAIN_SCHEME = {"telecom": "telecom_star", "unicom": "unicom_vip", "mobile": "mobile_gotone"}
