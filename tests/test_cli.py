@@ -71,3 +71,14 @@ def test_schemes_and_card(capsys):
     assert main(["card", "mobile_gotone", "--as-of", "202406"]) == 0
     text = capsys.readouterr().out
     assert "plan_levels.288 = silver" in text and "[ASSUMED]" in text
+
+
+def test_every_parser_lives_in_the_cli_and_subcommand_modules_load_lazily():
+    """Issue 11 item 3: building the parser imported tierlib.report (papermill) and tierlib.synth."""
+    code = ("import sys\nfrom tierlib.cli import build_parser\nap = build_parser()\n"
+            "a = ap.parse_args(['synth', '--customers', '5', '--out', 'x'])\n"
+            "b = ap.parse_args(['report', '--out', 'r'])\n"
+            "print(a.func.__module__, b.func.__module__, "
+            "[m for m in ('tierlib.report', 'tierlib.synth', 'papermill') if m in sys.modules])")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.split() == ["tierlib.cli", "tierlib.cli", "[]"]

@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 
 import tierlib
 from tierlib.cli import main
-from tierlib.scale import MANIFEST, plan_partitions, rate_dataset, read_ledger
+from tierlib.scale import MANIFEST, plan_partitions, rate_parquet, read_ledger
 from tierlib.synth import make_panel
 
 KEYS = ["scheme", "customer_id", "month"]
@@ -47,7 +47,7 @@ def test_sorted_input_is_cut_into_id_ranges(tmp_path, panel, expected):
     panel.write_parquet(src, row_group_size=500)  # sorted by customer: many ordered row groups
     n, bounds = plan_partitions(src, 3)
     assert n == 3 and bounds is not None and bounds == sorted(bounds)
-    m = rate_dataset(src, "all", tmp_path / "ledger", partitions=3, progress=False)
+    m = rate_parquet(src, "all", tmp_path / "ledger", partitions=3, progress=False)
     assert m["partitioning"] == "range" and m["panel_rows"] == panel.height
     got = read_ledger(tmp_path / "ledger")
     assert got.columns == expected.columns and got.schema == tierlib.rate(panel.head(40), "all").schema
@@ -62,7 +62,7 @@ def test_unsorted_string_ids_are_hash_partitioned(tmp_path, panel):
     shuffled[: shuffled.height // 2].write_parquet(tmp_path / "in" / "a.parquet")
     shuffled[shuffled.height // 2:].write_parquet(tmp_path / "in" / "b.parquet")
     schemes = ["telecom_club", "telecom_club:high", "unicom_ladder"]
-    m = rate_dataset(tmp_path / "in", schemes, tmp_path / "ledger", partitions=4, progress=False)
+    m = rate_parquet(tmp_path / "in", schemes, tmp_path / "ledger", partitions=4, progress=False)
     assert m["partitioning"] == "hash" and m["partitions"] == 4
     assert not (tmp_path / "ledger" / "_staging").exists()
     assert_frame_equal(_plain(read_ledger(tmp_path / "ledger")), _plain(tierlib.rate(shuffled, schemes)))
@@ -82,8 +82,10 @@ def test_cli_rate_into_a_directory(tmp_path, panel, capsys):
     meta = json.loads((out / MANIFEST).read_text())
     assert meta["schemes"] == ["unicom_vip", "mobile_credit"]
     assert_frame_equal(_plain(read_ledger(out)), _plain(tierlib.rate(panel, ["unicom_vip", "mobile_credit"])))
-    # a second run replaces the ledger it wrote; --out without suffix means a directory
-    assert main(["rate", str(src), "-s", "unicom_vip", "--out", str(out), "-q"]) == 0
+    # a second run of other arguments is refused naming them; --overwrite replaces the ledger it wrote
+    assert main(["rate", str(src), "-s", "unicom_vip", "--out", str(out), "-q"]) == 2
+    assert "other arguments (schemes" in capsys.readouterr().err
+    assert main(["rate", str(src), "-s", "unicom_vip", "--out", str(out), "-q", "--overwrite"]) == 0
     assert read_ledger(out)["scheme"].unique().to_list() == ["unicom_vip"]
     assert capsys.readouterr().err == ""
 
@@ -109,7 +111,7 @@ def test_cli_refuses_a_foreign_directory_and_reports_bad_panels(tmp_path, panel,
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
     assert main(["rate", str(src), "--out", str(other), "-q"]) == 2
-    assert "not empty" in capsys.readouterr().err and (other / "notes.txt").exists()
+    assert "holds files tierlib did not write (notes.txt)" in capsys.readouterr().err and (other / "notes.txt").exists()
     bad = tmp_path / "bad.parquet"
     panel.head(100).with_columns(billed=pl.lit(-1.0)).write_parquet(bad)
     assert main(["rate", str(bad), "--out", str(tmp_path / "l2"), "-q"]) == 2
@@ -121,7 +123,7 @@ def test_hash_partitioning_without_polars_partitioned_sink(tmp_path, panel, monk
     monkeypatch.delattr(pl, "PartitionBy")
     src = tmp_path / "panel.parquet"
     panel.sample(fraction=1.0, shuffle=True, seed=4).write_parquet(src)
-    m = rate_dataset(src, "all", tmp_path / "ledger", partitions=3, progress=False)
+    m = rate_parquet(src, "all", tmp_path / "ledger", partitions=3, progress=False)
     assert m["partitioning"] == "hash"
     assert_frame_equal(_plain(read_ledger(tmp_path / "ledger")), expected)
     _assert_never_split(tmp_path / "ledger", tierlib.schemes())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 
 import numpy as np
@@ -208,11 +207,10 @@ def test_bad_arguments():
 
 
 def test_cli_hook(tmp_path, capsys):
-    ap = argparse.ArgumentParser()
-    synth.add_synth_parser(ap.add_subparsers(dest="command"))
-    args = ap.parse_args(["synth", "--customers", "50", "--months", "6", "--seed", "3",
-                          "--out", str(tmp_path), "--knob", "drop_effect=3.0"])
-    assert args.func(args) == 0
+    from tierlib.cli import main
+
+    assert main(["synth", "--customers", "50", "--months", "6", "--seed", "3",
+                 "--out", str(tmp_path), "--knob", "drop_effect=3.0"]) == 0
     panel = pl.read_parquet(tmp_path / "panel.parquet")
     truth = pl.read_parquet(tmp_path / "truth.parquet")
     expected, _ = synth.make_panel(50, 6, seed=3, drop_effect=3.0)

@@ -14,37 +14,29 @@ import polars as pl
 
 from tierlib.months import as_month
 
-__all__ = ["main", "read_panel", "write_frame"]
+__all__ = ["main", "write_frame"]
+
+from tierlib.io import read_panel  # noqa: E402  (one reader of panel files)
 
 
 class UserError(Exception):
     """A mistake in the command line or its inputs: reported in one line, exit code 2."""
 
 
-def read_panel(path: str | Path, *, lazy: bool = False) -> pl.DataFrame | pl.LazyFrame:
-    """Read a panel from parquet (file or directory of parquet files) or CSV."""
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"panel not found: {p}")
-    if p.is_dir() or p.suffix == ".parquet":
-        src = str(p / "**/*.parquet") if p.is_dir() else str(p)
-        lf = pl.scan_parquet(src)
-    elif p.suffix in (".csv", ".txt"):
-        lf = pl.scan_csv(p, try_parse_dates=True, schema_overrides={"customer_id": pl.String})
-    else:
-        raise UserError(f"{p}: unknown panel format '{p.suffix}' (use .parquet or .csv)")
-    return lf if lazy else lf.collect()
+def write_frame(df: pl.DataFrame, path: str | Path, *, inputs=(), overwrite: bool = False) -> None:
+    """Write a table to ``.parquet`` or ``.csv`` atomically (tierlib.outputs): never over an input,
+    never over a file tierlib did not write, into an existing folder only."""
+    from tierlib.outputs import atomic_file, check_output
 
-
-def write_frame(df: pl.DataFrame, path: str | Path) -> None:
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    if p.suffix == ".csv":
-        df.with_columns(pl.col(pl.Categorical).cast(pl.String)).write_csv(p)
-    elif p.suffix == ".parquet":
-        df.write_parquet(p)
-    else:
+    if p.suffix not in (".csv", ".parquet"):
         raise UserError(f"{p}: unknown output format '{p.suffix}' (use .parquet or .csv)")
+    check_output(p, inputs)
+    with atomic_file(p, overwrite=overwrite) as tmp:
+        if p.suffix == ".csv":
+            df.with_columns(pl.col(pl.Categorical).cast(pl.String)).write_csv(tmp)
+        else:
+            df.write_parquet(tmp)
 
 
 def _schemes_arg(values: list[str] | None) -> list[str]:
@@ -78,7 +70,7 @@ def _out_of_core(a: argparse.Namespace) -> bool:
 
 def cmd_rate_partitioned(a: argparse.Namespace) -> int:
     """Rate a parquet panel larger than memory into a partitioned ledger (tierlib.scale)."""
-    from tierlib.scale import rate_dataset
+    from tierlib.scale import rate_parquet
 
     src = Path(a.panel)
     if not src.exists():
@@ -86,7 +78,8 @@ def cmd_rate_partitioned(a: argparse.Namespace) -> int:
     if src.is_file() and src.suffix != ".parquet":
         raise UserError(f"{src}: partitioned rating reads parquet (a file or a directory of files)")
     try:
-        m = rate_dataset(src, _schemes_arg(a.scheme), a.out, partitions=a.partitions, progress=not a.quiet)
+        m = rate_parquet(src, _schemes_arg(a.scheme), a.out, partitions=a.partitions, progress=not a.quiet,
+                         overwrite=a.overwrite)
     except FileExistsError as e:
         raise UserError(str(e)) from None
     print(f"wrote {m['ledger_rows']:,} ledger rows ({len(m['schemes'])} schemes, {m['partitions']} "
@@ -103,9 +96,16 @@ def cmd_rate(a: argparse.Namespace) -> int:
 
     if _out_of_core(a):
         return cmd_rate_partitioned(a)
+    if a.out:  # refuse a bad output before the work
+        from tierlib.outputs import check_output, check_target
+
+        check_output(a.out, [a.panel])
+        if Path(a.out).suffix not in (".csv", ".parquet"):
+            raise UserError(f"{a.out}: unknown output format '{Path(a.out).suffix}' (use .parquet or .csv)")
+        check_target(a.out, overwrite=a.overwrite)
     ledger = tierlib.rate(read_panel(a.panel), _schemes_arg(a.scheme))
     if a.out:
-        write_frame(ledger, a.out)
+        write_frame(ledger, a.out, inputs=[a.panel], overwrite=a.overwrite)
         print(f"wrote {ledger.height:,} ledger rows ({ledger['scheme'].n_unique()} schemes) to {a.out}")
     with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True):
         print(_summary(ledger))
@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "panel partition by partition into DIR/<scheme>/part-*.parquet (out of core)")
     r.add_argument("--partitions", "-p", type=int, help="number of customer partitions for --out DIR "
                    "(default: about 4 M panel rows each)")
+    r.add_argument("--overwrite", action="store_true", help="replace a previous output of tierlib at "
+                   "--out (never a file or folder tierlib did not write)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_rate)
     e = sub.add_parser("explain", help="explain one customer's tier in one month")
@@ -188,27 +190,98 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _optional_commands(sub: argparse._SubParsersAction) -> None:
-    """Commands whose modules carry heavier imports register themselves here."""
-    from tierlib import report, synth
+    """``synth`` and ``report``: parsed here, their modules imported only when they run."""
+    p = sub.add_parser(
+        "synth", help="write a synthetic panel (panel.parquet) and its churn truth (truth.parquet)",
+        description="Draw a SYNTHETIC customer panel (data/README.md documents the mechanism).")
+    p.add_argument("--customers", type=int, required=True, help="number of customers")
+    p.add_argument("--months", type=int, default=36, help="panel length in months (default 36)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--start", default="2023-01-01", help="first panel month (default 2023-01-01)")
+    p.add_argument("--out", required=True, help="output folder: must not exist or be empty (never overwritten)")
+    p.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a generator knob, VALUE as JSON (e.g. drop_effect=1.0); repeatable")
+    p.set_defaults(func=cmd_synth)
+    r = sub.add_parser(
+        "report", help="run the report notebooks and publish offline HTML pages",
+        description="Run the report notebooks with papermill and write reports/<run-id>/ with "
+                    "index.html, one HTML page and one executed .ipynb per notebook, and params.json.")
+    r.add_argument("--config", help="report config (YAML); default: report_config.yaml in the package")
+    r.add_argument("--out", help="output folder; default: reports/<timestamp>")
+    r.set_defaults(func=cmd_report)
 
-    synth.add_synth_parser(sub)
-    report.add_report_parser(sub)
+
+def _knobs(items: list[str]) -> dict:
+    import dataclasses
+    import json
+
+    from tierlib.synth import Knobs
+
+    names = {f.name for f in dataclasses.fields(Knobs)}
+    knobs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in names:
+            raise UserError(f"--knob {item!r}: expected NAME=VALUE with NAME one of {sorted(names)}")
+        try:
+            knobs[name] = json.loads(value)
+        except json.JSONDecodeError:
+            knobs[name] = value
+    return knobs
+
+
+def cmd_synth(a: argparse.Namespace) -> int:
+    import time
+
+    from tierlib.outputs import check_output, check_target
+    from tierlib.synth import write_panel
+
+    check_output(a.out, [])
+    check_target(a.out)  # refused before drawing anything
+    t = time.perf_counter()
+    paths = write_panel(a.out, a.customers, a.months, start=a.start, seed=a.seed, **_knobs(a.knob))
+    rows = pl.scan_parquet(paths[0]).select(pl.len()).collect().item()
+    print(f"wrote {paths[0]} ({rows} rows) and {paths[1]} in {time.perf_counter() - t:.1f} s "
+          "(SYNTHETIC data, see data/README.md)")
+    return 0
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    """Exit 0 ok, 1 a notebook failed, 2 config rejected; problems on stderr, one line each."""
+    from tierlib.report import ReportError, load_config, run_report
+
+    def say(line: str) -> None:
+        print(f"tierlib report: {line}", file=sys.stderr, flush=True)
+
+    try:
+        run = run_report(load_config(a.config), out=a.out, progress=say)
+    except ReportError as exc:
+        for line in str(exc).splitlines():
+            say(line)
+        return 2
+    for line in run.failures:
+        say(line)
+    print(run.out / "index.html")
+    return 0 if run.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tierlib.outputs import OutputError
     from tierlib.panel import PanelError
     from tierlib.params import SchemeError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (UserError, PanelError, SchemeError, FileNotFoundError, pl.exceptions.PolarsError) as e:
+    except (UserError, OutputError, PanelError, SchemeError, OSError, pl.exceptions.PolarsError) as e:
         print(f"tierlib: error: {e}".splitlines()[0], file=sys.stderr)
         return 2
     except ValueError as e:  # explain: unknown customer or month
         print(f"tierlib: error: {e}".splitlines()[0], file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("tierlib: interrupted; nothing was published (partial work removed or kept hidden for resume)",
+              file=sys.stderr)
         return 130
 
 

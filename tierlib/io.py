@@ -1,260 +1,210 @@
-"""Turn one-row-per-customer snapshots into panels (issue #3).
+"""Reading panels from files, and turning one-row-per-customer snapshots into panels.
 
-Many analysts only have an extract with one row per customer: an id, the tenure in months, the
-monthly charge, maybe the total charges and a churn flag. :func:`from_snapshot` spreads each row
-over the months the customer has been in network, so the schemes can be run on it. It is an
-approximation (see the function's notes); a real monthly extract is always better.
+:func:`read_panel` reads a panel from parquet or CSV (a file or a folder of files) with the
+panel contract's dtypes (:data:`tierlib.panel.COLUMNS`): a CSV is never type-guessed, so any
+valid panel written to CSV reads back as it was, and a broken or inconsistent file is named.
+:func:`from_snapshot` (in :mod:`tierlib.snapshot`, re-exported here) spreads a one-row-per-customer
+extract over monthly panel rows.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
+import csv
+from pathlib import Path
 
 import polars as pl
 
-from tierlib.months import as_month, month_index
-from tierlib.panel import PanelError, validate
+from tierlib.panel import COLUMNS, PanelError
 
-__all__ = ["from_snapshot", "SNAPSHOT_KEYS"]
+__all__ = ["read_panel", "PanelFileError", "panel_files", "scan_parquet_panel", "from_snapshot", "SNAPSHOT_KEYS"]
 
-#: Keys of ``columns`` with a meaning of their own; any other key must be a panel column
-#: (RULES.md §1, e.g. ``brand``, ``line``, ``province``) and is copied to every month.
-SNAPSHOT_KEYS = ("customer_id", "tenure", "monthly", "total", "churn")
-_STATIC = ("plan_fee", "brand", "line", "segment", "account_type", "n_mobile", "n_fixed",
-           "n_broadband", "n_itv", "org_revenue", "official_rank", "province", "paid_before")
-_TRUE = ("yes", "y", "true", "t", "1", "1.0", "churned", "churn")
-_FALSE = ("no", "n", "false", "f", "0", "0.0", "")
+#: CSV fields of a kind are read as this dtype (ids: see :func:`read_panel`); a column outside
+#: the contract is read as text.
+CSV_DTYPES = {"date": pl.Date, "money": pl.Float64, "count": pl.Int64, "bool": pl.Boolean, "text": pl.String}
+_INT_ID = r"^-?(0|[1-9][0-9]{0,17})$"  # an integer written canonically that fits Int64
+_TEXTS = (pl.String, pl.Categorical, pl.Enum)
 
 
-def _rows(mask: pl.Series, limit: int = 5) -> str:
-    idx = mask.arg_true().head(limit).to_list()
-    more = ", ..." if mask.sum() > limit else ""
-    return "row" + ("s" if mask.sum() > 1 else "") + " " + ", ".join(map(str, idx)) + more + " (0-based)"
+class PanelFileError(ValueError):
+    """A panel file that cannot be read, or files of one panel that do not agree; names the file."""
 
 
-def _fail(df: pl.DataFrame, ids: pl.Series, source: str, key: str, rule: str, mask: pl.Series):
-    bad = ids.filter(mask).head(5).to_list()
-    raise PanelError(source, f"{rule} (snapshot field '{key}') at {_rows(mask)}", bad, int(mask.sum()))
+def _hidden(p: Path, root: Path) -> bool:
+    return any(part.startswith((".", "_")) for part in p.relative_to(root).parts)
 
 
-def _number(df: pl.DataFrame, ids: pl.Series, source: str, key: str) -> pl.Series:
-    """A numeric column; text is stripped and parsed; blanks become null (the caller decides)."""
-    s = df[source]
-    if s.dtype == pl.Boolean or not (s.dtype.is_numeric() or s.dtype in (pl.String, pl.Null)):
-        raise PanelError(source, f"wrong type {s.dtype} (snapshot field '{key}'), expected numbers")
-    if s.dtype == pl.String:
-        text = s.str.strip_chars()
-        text = pl.select(pl.when(text != "").then(text)).to_series()
-        num = text.cast(pl.Float64, strict=False)
-        bad = text.is_not_null() & num.is_null()
-        if bad.any():
-            _fail(df, ids, source, key, "text that is not a number", bad)
-        s = num
-    s = s.cast(pl.Float64)
-    nan = s.is_nan().fill_null(False) | s.is_infinite().fill_null(False)
-    if nan.any():
-        _fail(df, ids, source, key, "not a finite number", nan)
-    neg = (s < 0).fill_null(False)
-    if neg.any():
-        _fail(df, ids, source, key, "negative value (must be >= 0)", neg)
-    return s
+def panel_files(path: str | Path) -> list[Path]:
+    """The files of a panel: the file itself, or a folder's ``*.parquet`` / ``*.csv`` files.
+
+    Files and folders whose names start with ``.`` or ``_`` (temporaries, staging) are skipped;
+    a folder mixing parquet and CSV files is refused.
+
+    >>> from tierlib.paths import sample_panel
+    >>> [f.name for f in panel_files(sample_panel())]
+    ['panel.parquet']
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"panel not found: {p}")
+    if p.is_file():
+        if p.suffix.lower() not in (".parquet", ".csv"):
+            raise PanelFileError(f"{p}: unknown panel format '{p.suffix}' (use .parquet or .csv)")
+        return [p]
+    files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in (".parquet", ".csv")
+                   and not _hidden(f, p))
+    kinds = {f.suffix.lower() for f in files}
+    if not files:
+        raise PanelFileError(f"{p}: no .parquet or .csv file in this folder")
+    if len(kinds) > 1:
+        raise PanelFileError(f"{p}: the folder mixes parquet and CSV files; keep one format per panel")
+    return files
 
 
-def _flag(df: pl.DataFrame, ids: pl.Series, source: str) -> pl.Series:
-    s = df[source]
-    if s.dtype == pl.Boolean:
-        out = s
-    else:
-        text = s.cast(pl.String).str.strip_chars().str.to_lowercase()
-        out = pl.select(pl.when(text.is_in(_TRUE)).then(True)
-                        .when(text.is_in(_FALSE)).then(False)).to_series()
-        bad = out.is_null() & text.is_not_null()
-        if bad.any():
-            seen = text.filter(bad).unique(maintain_order=True).head(5).to_list()
-            _fail(df, ids, source, "churn", f"unrecognised churn flag {seen} (use yes/no, true/false, 1/0)", bad)
-    if out.is_null().any():
-        _fail(df, ids, source, "churn", "blank churn flag", out.is_null())
+def scan_parquet_panel(files: list[Path]) -> pl.LazyFrame:
+    """Scan parquet panel files after checking each footer and that all files agree (else named)."""
+    schemas = []
+    for f in files:
+        try:
+            schemas.append(pl.read_parquet_schema(f))
+        except (pl.exceptions.PolarsError, OSError) as e:
+            raise PanelFileError(f"{f}: not a readable parquet file ({str(e).splitlines()[0]})") from None
+    first = schemas[0]
+    for f, sch in zip(files[1:], schemas[1:]):
+        for name in dict.fromkeys([*first, *sch]):
+            a, b = first.get(name), sch.get(name)
+            if a == b or (isinstance(a, _TEXTS) and isinstance(b, _TEXTS)):
+                continue
+            what = "customer ids are" if name == "customer_id" else f"column '{name}' is"
+            raise PanelFileError(f"{what} {a or 'missing'} in {files[0]} but {b or 'missing'} in {f}; "
+                                 "every file of a panel must have the same columns and types")
+    if all(sch == first for sch in schemas):
+        return pl.scan_parquet(files, hive_partitioning=False)
+    texts = [n for n, d in first.items() if isinstance(d, _TEXTS)]
+    return pl.concat([pl.scan_parquet(f).with_columns(pl.col(texts).cast(pl.String)) for f in files])
+
+
+def _header(f: Path) -> list[str]:
+    try:
+        with open(f, newline="", encoding="utf-8-sig") as fh:
+            names = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError) as e:
+        raise PanelFileError(f"{f}: cannot read the CSV header ({e})") from None
+    if not names:
+        raise PanelFileError(f"{f}: empty CSV file (no header)")
+    for name in dict.fromkeys(names):
+        if names.count(name) > 1:
+            raise PanelError(name, f"the column appears {names.count(name)} times in the header of {f}; "
+                             "keep one")
+    return names
+
+
+def _csv_casts(names: list[str], ids: pl.DataType) -> list[pl.Expr]:
+    out = []
+    for name in names:
+        col = COLUMNS.get(name)
+        kind = col.kind if col else "text"
+        c = pl.col(name)
+        if kind == "id":
+            e = c.cast(ids, strict=False)
+        elif kind == "date":
+            e = pl.when(c.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(c).str.to_date("%Y-%m-%d", strict=False)
+        elif kind == "bool":
+            e = pl.when(c.str.to_lowercase() == "true").then(True).when(c.str.to_lowercase() == "false").then(False)
+        else:
+            e = c.cast(CSV_DTYPES[kind], strict=False)
+        out.append(e.alias(name))
     return out
 
 
-def _as_of_t(as_of: str | int | dt.date) -> int:
-    # a snapshot is taken on a day: a date names the month it falls in (the last panel month)
-    if isinstance(as_of, dt.date):
-        as_of = dt.date(as_of.year, as_of.month, 1)
-    return month_index(as_month(as_of))
+def _csv(files: list[Path], ids: str) -> pl.DataFrame:
+    frames = []
+    for f in files:
+        names = _header(f)
+        try:
+            raw = pl.read_csv(f, schema={n: pl.String for n in names}, encoding="utf8-lossy")
+        except pl.exceptions.PolarsError as e:
+            raise PanelFileError(f"{f}: not a readable CSV file ({str(e).splitlines()[0]})") from None
+        if "customer_id" in raw.columns and raw["customer_id"].dtype == pl.String:
+            raw = raw.with_columns(pl.col("customer_id").str.strip_chars())
+        frames.append((f, raw))
+    cols = frames[0][1].columns
+    for f, raw in frames[1:]:
+        if raw.columns != cols:
+            raise PanelFileError(f"{f}: columns {raw.columns} differ from {cols} in {frames[0][0]}")
+    raw = pl.concat([r for _, r in frames])
+    if ids == "auto" and "customer_id" in cols:
+        ids = "integer" if raw["customer_id"].drop_nulls().str.contains(_INT_ID).all() else "string"
+    dtype = pl.Int64 if ids == "integer" else pl.String
+    typed = raw.with_columns(_csv_casts(cols, dtype))
+    for name in cols:
+        bad = typed[name].is_null() & raw[name].is_not_null() & (raw[name] != "")
+        if name in COLUMNS and COLUMNS[name].kind == "text" or not bad.any():
+            continue
+        rows = bad.arg_true()
+        want = {"id": "an integer id", "date": "a date YYYY-MM-DD", "money": "a number", "count": "an integer",
+                "bool": "true or false"}[COLUMNS[name].kind]
+        who = typed["customer_id"].gather(rows.head(5)).to_list() if name != "customer_id" else None
+        raise PanelError(name, f"value {raw[name][rows[0]]!r} at CSV line {rows[0] + 2} is not {want}",
+                         who, int(bad.sum()))
+    return typed
 
 
-def from_snapshot(
-    df: pl.DataFrame | pl.LazyFrame,
-    *,
-    columns: Mapping[str, str],
-    as_of: str | dt.date,
-    spend: str = "flat",
-    currency_factor: float = 1.0,
-    tenure: str = "billed_months",
-    constants: Mapping[str, object] | None = None,
-    max_months: int | None = None,
-) -> pl.DataFrame:
-    """Spread a one-row-per-customer snapshot over monthly panel rows, then validate.
+def read_panel(path: str | Path, *, lazy: bool = False, ids: str = "auto") -> pl.DataFrame | pl.LazyFrame:
+    """Read a panel from a parquet or CSV file, or a folder of them, with the contract's dtypes.
 
     Parameters
     ----------
-    df : DataFrame or LazyFrame
-        The snapshot. Numeric fields may be text (read CSVs with ``infer_schema=False`` to keep
-        every field as written); surrounding blanks are stripped.
-    columns : mapping
-        Panel meaning -> column of ``df``. ``tenure`` (months in network) is required;
-        ``monthly`` (the monthly charge) is required for ``spend="flat"`` and ``total`` (total
-        charges to date) for ``spend="total"``; ``customer_id`` (default: the row number,
-        1-based) and ``churn`` (yes/no, true/false, 1/0) are optional. Any other key must be a
-        static panel column (``brand``, ``line``, ``segment``, ``account_type``, ``province``,
-        ``plan_fee``, ``n_mobile``, ...) and is copied to every month of the customer.
-    as_of : str or date
-        The snapshot month, which becomes every customer's last panel month ("2024-12" or any
-        date in that month).
-    spend : {"flat", "total"}
-        ``flat``: every month is billed the monthly charge. ``total``: every month is billed
-        ``total / months``, so the months sum to the total charges.
-    currency_factor : float
-        Multiplies every charge, e.g. 7.2 to read US dollars as yuan (money is yuan in tierlib).
-    tenure : {"billed_months", "since_join"}
-        How the source counts tenure. ``billed_months`` (IBM Telco, the default): tenure T is the
-        number of months billed so far, so the customer gets T rows ending at ``as_of`` and
-        ``tenure = 0`` (joined, not billed yet) gets one row, its join month. ``since_join``:
-        tenure counts months since the join month (RULES.md: join month 0), so T + 1 rows.
-    constants : mapping, optional
-        Panel column -> value for every row, e.g. ``{"line": "mobile", "brand": "gotone"}``.
-    max_months : int, optional
-        Keep only the last ``max_months`` rows of each customer; the panel is then
-        left-truncated (``join_month`` keeps the true join month).
+    path : a ``.parquet`` or ``.csv`` file, or a folder of them (files and folders named
+        ``.*`` or ``_*`` are skipped).
+    lazy : return a LazyFrame (parquet is scanned; CSV is read and checked, then made lazy).
+    ids : how a CSV's ``customer_id`` is read: ``"auto"`` (integers when every id is an
+        integer written without leading zeros, which is how integer ids are written, else
+        text, so ``007`` stays ``"007"``), ``"string"`` or ``"integer"``.
 
-    Returns
-    -------
-    DataFrame
-        A panel validated by :func:`tierlib.validate`: one row per customer per month,
-        ``churned`` true on the last row of customers flagged as churned.
+    Every CSV column is read as text and converted by the contract's kind of that column
+    (dates ``YYYY-MM-DD``, money Float64, counts Int64, flags ``true``/``false``, text as
+    written; columns outside the contract stay text), so nothing depends on the first rows.
 
     Raises
     ------
-    PanelError
-        Naming the source column, the rule and the offending rows and customers: a mapped
-        column missing from ``df``, text that is not a number, a negative or non-integer value,
-        a blank required value, an unknown churn flag, duplicate customer ids; then everything
-        :func:`tierlib.validate` checks.
-
-    Notes
-    -----
-    The approximation, which an analyst must keep in mind when reading tiers off the result:
-
-    - spend is flat: no seasonality, trend, plan change or arrears; ``paid`` = ``billed``,
-      ``suspensions`` 0, ``in_arrears`` false (the panel defaults);
-    - a customer's attributes (brand, line, ...) are those of the snapshot for every month;
-    - the customer is in network from the join month to ``as_of`` without gap; churners leave
-      at the end of ``as_of`` (their last row has ``churned = true``);
-    - documented rule for blanks: a blank ``total`` where ``tenure`` is 0 is read as 0 (the IBM
-      file leaves TotalCharges blank for customers not billed yet); every other blank in a
-      mapped numeric field is an error, never silently dropped or filled.
+    FileNotFoundError : the path does not exist.
+    PanelFileError : a file that is not parquet/CSV or cannot be read (named), files that
+        disagree on columns or types (both named).
+    PanelError : a CSV header naming a column twice; a CSV value that is not of its
+        column's kind (column, value, line and customers).
 
     Examples
     --------
-    >>> snap = pl.DataFrame({"id": ["a", "b"], "Tenure ": ["2", "0"], "Monthly": ["50.5", "20"],
-    ...                      "Total": ["101", " "], "Churn?": ["Yes", "No"]})
-    >>> p = from_snapshot(snap, columns={"customer_id": "id", "tenure": "Tenure ", "monthly": "Monthly",
-    ...                                  "total": "Total", "churn": "Churn?"}, as_of="2024-12")
-    >>> p.select("customer_id", "month", "join_month", "billed", "churned").rows()
-    [('a', datetime.date(2024, 11, 1), datetime.date(2024, 11, 1), 50.5, False), \
-('a', datetime.date(2024, 12, 1), datetime.date(2024, 11, 1), 50.5, True), \
-('b', datetime.date(2024, 12, 1), datetime.date(2024, 12, 1), 20.0, False)]
+    >>> import tempfile, datetime as dt
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "p.csv").write_text("customer_id,month,join_month,billed,org_revenue\\n"
+    ...                              "7,2024-01-01,2024-01-01,88.5,\\n")
+    >>> read_panel(d / "p.csv").schema["org_revenue"], read_panel(d / "p.csv")["customer_id"].dtype
+    (Float64, Int64)
+    >>> _ = (d / "q.csv").write_text("customer_id,billed,billed\\n1,2,3\\n")
+    >>> read_panel(d / "q.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tierlib.panel.PanelError: column 'billed': the column appears 2 times in the header of .../q.csv; keep one
     """
-    if isinstance(df, pl.LazyFrame):
-        df = df.collect()
-    if not isinstance(df, pl.DataFrame):
-        raise TypeError(f"df must be a polars DataFrame or LazyFrame, got {type(df).__name__}")
-    if spend not in ("flat", "total"):
-        raise ValueError(f"spend must be 'flat' or 'total', got {spend!r}")
-    if tenure not in ("billed_months", "since_join"):
-        raise ValueError(f"tenure must be 'billed_months' or 'since_join', got {tenure!r}")
-    if not currency_factor > 0:
-        raise ValueError(f"currency_factor must be > 0, got {currency_factor!r}")
-    if max_months is not None and max_months < 1:
-        raise ValueError(f"max_months must be >= 1, got {max_months!r}")
-    unknown = [k for k in columns if k not in SNAPSHOT_KEYS and k not in _STATIC]
-    if unknown:
-        raise ValueError(f"unknown keys in columns: {unknown}; use {list(SNAPSHOT_KEYS)} or a static "
-                         f"panel column {list(_STATIC)}")
-    need = ("tenure", "monthly" if spend == "flat" else "total")
-    for k in need:
-        if k not in columns:
-            raise ValueError(f"columns must map {k!r} for spend={spend!r}")
-    for key, source in columns.items():
-        if source not in df.columns:
-            raise PanelError(source, f"column not found in the snapshot (snapshot field '{key}'); "
-                             f"its columns are {df.columns}")
-    constants = dict(constants or {})
-    bad_const = [k for k in constants if k not in _STATIC]
-    if bad_const:
-        raise ValueError(f"unknown constants {bad_const}; allowed: {list(_STATIC)}")
+    if ids not in ("auto", "string", "integer"):
+        raise ValueError(f"ids must be 'auto', 'string' or 'integer', got {ids!r}")
+    files = panel_files(path)
+    if files[0].suffix.lower() == ".csv":
+        df = _csv(files, ids)
+        return df.lazy() if lazy else df
+    lf = scan_parquet_panel(files)
+    if lazy:
+        return lf
+    try:
+        return lf.collect()
+    except pl.exceptions.PolarsError as e:
+        for f in files:  # name the file that fails (only on this error path)
+            try:
+                pl.scan_parquet(f).collect()
+            except pl.exceptions.PolarsError as e1:
+                raise PanelFileError(f"{f}: cannot be read ({str(e1).splitlines()[0]})") from None
+        raise PanelFileError(f"{path}: cannot be read ({str(e).splitlines()[0]})") from None
 
-    n = df.height
-    if "customer_id" in columns:
-        ids = df[columns["customer_id"]]
-        if ids.dtype == pl.String:
-            ids = ids.str.strip_chars()
-        if ids.is_null().any():
-            _fail(df, ids.fill_null("<blank>"), columns["customer_id"], "customer_id",
-                  "blank customer id", ids.is_null())
-        dup = ids.is_duplicated()
-        if dup.any():
-            _fail(df, ids, columns["customer_id"], "customer_id", "duplicate customer id", dup)
-    else:
-        ids = pl.Series("customer_id", range(1, n + 1), dtype=pl.Int64)
-    ids = ids.alias("customer_id")
 
-    ten = _number(df, ids, columns["tenure"], "tenure")
-    if ten.is_null().any():
-        _fail(df, ids, columns["tenure"], "tenure", "blank tenure", ten.is_null())
-    frac = ten != ten.floor()
-    if frac.any():
-        _fail(df, ids, columns["tenure"], "tenure", "tenure is not a whole number of months", frac)
-    ten = ten.cast(pl.Int64)
-    rows = (ten.clip(lower_bound=1) if tenure == "billed_months" else ten + 1).alias("_rows")
-
-    if spend == "flat":
-        src = columns["monthly"]
-        money = _number(df, ids, src, "monthly")
-        if money.is_null().any():
-            _fail(df, ids, src, "monthly", "blank monthly charge", money.is_null())
-        billed = money * currency_factor
-    else:
-        src = columns["total"]
-        money = _number(df, ids, src, "total")
-        # documented rule: a blank total for a customer not billed yet (tenure 0) is 0
-        money = pl.select(pl.when(money.is_null() & (ten == 0)).then(0.0).otherwise(money)).to_series()
-        if money.is_null().any():
-            _fail(df, ids, src, "total", "blank total charges for a customer with tenure > 0",
-                  money.is_null())
-        billed = money * currency_factor / rows
-
-    churn = _flag(df, ids, columns["churn"]) if "churn" in columns else pl.Series([False] * n)
-    t_end = _as_of_t(as_of)
-    base = pl.DataFrame([ids, rows, billed.alias("billed"), churn.alias("_churn")]).with_columns(
-        _tj=t_end - pl.col("_rows") + 1)
-    statics = [df[src].alias(key) for key, src in columns.items() if key in _STATIC]
-    statics += [pl.Series(key, [value] * n) for key, value in constants.items() if key not in columns]
-    if statics:
-        base = base.hstack([s.str.strip_chars() if s.dtype == pl.String else s for s in statics])
-    keep = pl.col("_rows") if max_months is None else pl.col("_rows").clip(upper_bound=max_months)
-    panel = (
-        base.with_columns(_j=pl.int_ranges(pl.col("_rows") - keep, pl.col("_rows")))
-        .explode("_j")
-        .with_columns(_t=pl.col("_tj") + pl.col("_j"))
-        .with_columns(
-            month=pl.date(pl.col("_t") // 12, pl.col("_t") % 12 + 1, 1),
-            join_month=pl.date(pl.col("_tj") // 12, pl.col("_tj") % 12 + 1, 1),
-            churned=pl.col("_churn") & (pl.col("_j") == pl.col("_rows") - 1),
-        )
-    )
-    front = ["customer_id", "month", "join_month", "billed"]
-    panel = panel.select(*front, *[c for c in panel.columns if c not in front and not c.startswith("_")])
-    return validate(panel)
+from tierlib.snapshot import SNAPSHOT_KEYS, from_snapshot  # noqa: E402  (snapshots, re-exported)

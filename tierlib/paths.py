@@ -1,7 +1,7 @@
 """Where the bundled sample lives, and loading a panel the same way from any working directory.
 
 Notebooks run with their own folder as working directory (JupyterLab, papermill, ``tierlib
-report``) while scripts run from the repository root; :func:`resolve` finds a relative path
+report``) while scripts run from the repository root; :func:`find_file` finds a relative path
 from either, so a notebook's default ``panel = "data/sample/panel.parquet"`` works everywhere.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-__all__ = ["REPO", "SAMPLE_PANEL", "sample_panel", "resolve", "load_panel"]
+__all__ = ["REPO", "SAMPLE_PANEL", "sample_panel", "find_file", "load_panel"]
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_PANEL = "data/sample/panel.parquet"
@@ -26,11 +26,11 @@ def sample_panel() -> Path:
     return REPO / SAMPLE_PANEL
 
 
-def resolve(path: str | Path) -> Path:
+def find_file(path: str | Path) -> Path:
     """An existing file: absolute as given; relative from the working directory, one of its
     parents (a notebook folder inside the repository), or the repository root.
 
-    >>> resolve("data/sample/panel.parquet") == sample_panel()
+    >>> find_file("data/sample/panel.parquet") == sample_panel()
     True
     """
     p = Path(path).expanduser()
@@ -51,7 +51,8 @@ def load_panel(path: str | Path | None = None, *, max_customers: int | None = No
 
     Parameters
     ----------
-    path : the panel file (default: the bundled sample), resolved with :func:`resolve`.
+    path : the panel file or folder (default: the bundled sample), found with :func:`find_file`,
+        read with :func:`tierlib.io.read_panel` (CSV with the contract's dtypes).
     max_customers : keep at most this many customers, drawn at random (all their months).
     seed : the draw's seed (same seed, same customers).
     carrier : keep the customers of one carrier (needs a ``carrier`` column, as in the sample).
@@ -59,15 +60,27 @@ def load_panel(path: str | Path | None = None, *, max_customers: int | None = No
     >>> load_panel(max_customers=50)["customer_id"].n_unique()
     50
     """
-    p = resolve(path or SAMPLE_PANEL)
-    lf = pl.scan_csv(p, try_parse_dates=True) if p.suffix.lower() == ".csv" else pl.scan_parquet(p)
+    from tierlib.io import read_panel
+
+    p = find_file(path or SAMPLE_PANEL)
+    lf = read_panel(p, lazy=True)
     if carrier is not None:
-        if "carrier" not in lf.collect_schema().names():
-            raise ValueError(f"{p} has no 'carrier' column to select carrier '{carrier}' from")
-        lf = lf.filter(pl.col("carrier").cast(pl.String) == carrier)
+        lf = _of_carrier(lf, carrier, p)
     if max_customers is not None:
         ids = lf.select(pl.col("customer_id").unique().sort()).collect().to_series()
         if ids.len() > max_customers:
             keep = ids.sample(max_customers, seed=seed)
             lf = lf.filter(pl.col("customer_id").is_in(keep.implode()))
     return lf.collect()
+
+
+def _of_carrier(lf: pl.LazyFrame, carrier: str, source: Path) -> pl.LazyFrame:
+    try:
+        from tierlib.panel import of_carrier  # the one carrier filter (core)
+    except ImportError:
+        of_carrier = None
+    if "carrier" not in lf.collect_schema().names():
+        raise ValueError(f"{source} has no 'carrier' column to select carrier '{carrier}' from")
+    if of_carrier is not None:
+        return of_carrier(lf, carrier)
+    return lf.filter(pl.col("carrier").cast(pl.String) == carrier)

@@ -1,7 +1,7 @@
 """Rate a parquet panel larger than memory, one partition of customers at a time.
 
 A customer's tier depends on that customer's rows only, so a panel can be cut into
-partitions of whole customers, each rated in memory on its own. :func:`rate_dataset`
+partitions of whole customers, each rated in memory on its own. :func:`rate_parquet`
 
 1. plans the partitions. When the input's row groups are ordered by ``customer_id`` (their
    min/max statistics do not overlap, as a panel written customer by customer is), partition
@@ -12,7 +12,9 @@ partitions of whole customers, each rated in memory on its own. :func:`rate_data
    frame (:func:`tierlib.rating._iter_ledgers`);
 3. writes ``out_dir/<scheme>/part-<k>.parquet`` (one directory per scheme, ``:`` in a
    variant's key written as ``-``), each file with exactly the ledger columns of
-   docs/CONTRACT.md, and a ``_tierlib.json`` manifest last.
+   docs/CONTRACT.md, and a ``_tierlib.json`` manifest last, all in a hidden partial folder
+   (:mod:`tierlib.partial`: resumable after a kill) published by one rename when complete
+   (:mod:`tierlib.outputs`).
 
 A customer is never split (range or hash of the id), so the ledger equals in-memory
 :func:`tierlib.rate` up to row order. Peak memory follows the partition size, not the input
@@ -33,10 +35,11 @@ from typing import Iterable
 
 import polars as pl
 
+from tierlib import partial
 from tierlib.params import Scheme
 from tierlib.rating import SchemeLike, _iter_ledgers, _resolve_schemes
 
-__all__ = ["rate_dataset", "read_ledger", "plan_partitions", "ROWS_PER_PARTITION"]
+__all__ = ["rate_parquet", "read_ledger", "plan_partitions", "ROWS_PER_PARTITION"]
 
 #: panel rows per partition when ``partitions`` is not given: rating six schemes this way
 #: peaks near 2.1 GB (range partitions) to 2.6 GB (hash) whatever the input size
@@ -48,15 +51,18 @@ CID = "customer_id"
 
 
 def _files(src: str | Path) -> list[Path]:
+    from tierlib.io import PanelFileError, panel_files, scan_parquet_panel
+
     p = Path(src)
-    if p.is_dir():
-        files = sorted(f for f in p.rglob("*.parquet") if f.is_file())
-    elif p.exists():
-        files = [p]
+    if p.exists():
+        files = panel_files(p)
     else:
         files = sorted(Path(x) for x in glob.glob(str(src), recursive=True))
     if not files:
         raise FileNotFoundError(f"no parquet file at {src}")
+    if any(f.suffix.lower() != ".parquet" for f in files):
+        raise PanelFileError(f"{src}: partitioned rating reads parquet (a file or a folder of files)")
+    scan_parquet_panel(files)  # every footer readable, every file with the same columns and types
     return files
 
 
@@ -148,21 +154,12 @@ class _Progress:
             print(text, file=sys.stderr, flush=True)
 
 
-def _prepare_out(out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        if not (out / MANIFEST).exists() and not (out / STAGING).exists():
-            raise FileExistsError(f"output directory {out} is not empty and holds no tierlib ledger; "
-                                  "remove it or choose another")
-        shutil.rmtree(out)  # a previous ledger written by rate_dataset: replace it
-    out.mkdir(parents=True, exist_ok=True)
-
-
 def _scheme_dir(s: Scheme) -> str:
     return s.key.replace(":", "-")
 
 
-def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], out_dir: str | Path, *,
-                 partitions: int | None = None, progress: bool = True) -> dict:
+def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], out_dir: str | Path, *,
+                 partitions: int | None = None, progress: bool = True, overwrite: bool = False) -> dict:
     """Rate a parquet panel (file, directory or glob) partition by partition into ``out_dir``.
 
     Parameters
@@ -170,8 +167,11 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     src : a parquet file, a directory of parquet files, or a glob; may be larger than memory.
     schemes : as for :func:`tierlib.rate` (an id, ``"all"``, a Scheme, or a list of them).
     out_dir : directory for the ledger: ``<scheme>/part-<k>.parquet`` and ``_tierlib.json``.
-        An existing ledger written by this function is replaced; any other non-empty
-        directory is refused.
+        Built in the hidden sibling ``.<name>.tierlib-partial`` and published by one rename when
+        complete. A killed run restarted with the same arguments resumes from the partitions
+        already complete (manifest and row counts checked); other arguments are refused, naming
+        the difference. A folder holding files tierlib did not write is always refused.
+    overwrite : replace a previous ledger written by this function (only that).
     partitions : number of customer partitions; default ``ceil(rows / ROWS_PER_PARTITION)``.
     progress : draw a progress bar on stderr.
 
@@ -189,7 +189,7 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     >>> pl.DataFrame({"customer_id": ["c1"] * 8 + ["c2"] * 8, "month": months * 2,
     ...               "join_month": dt.date(2024, 1, 1), "billed": [150.0] * 8 + [30.0] * 8}
     ...              ).write_parquet(d / "panel.parquet")
-    >>> m = rate_dataset(d / "panel.parquet", "unicom_vip", d / "ledger", partitions=2, progress=False)
+    >>> m = rate_parquet(d / "panel.parquet", "unicom_vip", d / "ledger", partitions=2, progress=False)
     >>> m["ledger_rows"], m["partitions"]
     (16, 2)
     >>> last = read_ledger(d / "ledger").filter(pl.col("month") == dt.date(2024, 8, 1))
@@ -197,56 +197,76 @@ def rate_dataset(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     ['silver', 'none']
     >>> shutil.rmtree(d)
     """
+    from tierlib.outputs import check_output, output_lock, publish_dir
+
     plan = _resolve_schemes(schemes)
     out = Path(out_dir)
     files = _files(src)
-    n, bounds = plan_partitions(src, partitions)
-    _prepare_out(out)
-    bar = _Progress(n, "rating", enabled=progress)
-    t0 = time.perf_counter()
-    staging = out / STAGING
-    if bounds is None and n > 1:
-        bar.note(f"partitioning {len(files)} file(s) by customer into {n} partitions (one streaming pass) ...")
-        _hash_partition(files, staging, n)
-        bar.note(f"partitioned in {time.perf_counter() - t0:,.0f} s")
-    for s in plan:
-        (out / _scheme_dir(s)).mkdir()
-    panel_rows = ledger_rows = 0
-    bar.start = time.perf_counter()
-    # parquet encoding runs in a writer thread (polars releases the GIL) while the next
-    # partition is rated; at most one partition's ledgers wait to be written
-    writer = ThreadPoolExecutor(max_workers=1)
-    pending: list = []
-    latest: list[pl.DataFrame] = []
-    try:
-        for k in range(n):
-            panel = _read_partition(files, staging, bounds, n, k)
-            ledgers = []
-            if panel is not None and panel.height:
-                ledgers = [(s, ledger) for s, ledger in zip(plan, _iter_ledgers(_validate(panel), plan))]
-                panel_rows += panel.height
-                latest += [_latest_tiers(ledger) for _, ledger in ledgers]
-            del panel
-            for f in pending:
-                f.result()
-            pending = [writer.submit(ledger.write_parquet, out / _scheme_dir(s) / f"part-{k:05d}.parquet")
-                       for s, ledger in ledgers]
-            ledger_rows += sum(ledger.height for _, ledger in ledgers)
-            del ledgers
-            bar.update(k + 1, panel_rows)
-        for f in pending:
-            f.result()
-    finally:
-        writer.shutdown(wait=True, cancel_futures=True)
-    bar.update(n, panel_rows, final=True)
-    if staging.exists():
-        shutil.rmtree(staging)
-    manifest = {"schemes": [s.key for s in plan], "dirs": [_scheme_dir(s) for s in plan],
-                "partitions": n, "partitioning": "none" if n == 1 else "hash" if bounds is None else "range",
-                "panel_rows": panel_rows, "ledger_rows": ledger_rows,
-                "source": [str(f) for f in files], "seconds": round(time.perf_counter() - t0, 1),
-                **_latest_summary(latest)}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    check_output(out, [src] if Path(src).exists() else files)
+    with output_lock(out):
+        n, bounds = plan_partitions(src, partitions)
+        args = {"schemes": [s.key for s in plan], "partitions": n,
+                "partitioning": "none" if n == 1 else "hash" if bounds is None else "range",
+                "bounds": None if bounds is None else [str(b) for b in bounds],
+                "source": [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]}
+        partial.check_previous(out, args, overwrite)
+        work = out.parent / f".{out.name}.tierlib-partial"
+        state = partial.resume(work, args, overwrite)
+        bar = _Progress(n, "rating", enabled=progress)
+        t0 = time.perf_counter()
+        staging = work / STAGING
+        if bounds is None and n > 1 and not state["staged"]:
+            if staging.exists():
+                shutil.rmtree(staging)  # an interrupted staging pass of ours: redo it whole
+            bar.note(f"partitioning {len(files)} file(s) by customer into {n} partitions (one streaming pass) ...")
+            _hash_partition(files, staging, n)
+            state["staged"] = True
+            partial.save(work, state)
+            bar.note(f"partitioned in {time.perf_counter() - t0:,.0f} s")
+        for s in plan:
+            (work / _scheme_dir(s)).mkdir(exist_ok=True)
+        done = state["parts"]
+        if done:
+            bar.note(f"resuming: {len(done)} of {n} partitions already complete in {work}")
+        bar.start = time.perf_counter()
+        writer = ThreadPoolExecutor(max_workers=1)
+        pending: list = []
+        try:
+            for k in range(n):
+                if str(k) in done:
+                    continue
+                panel = _read_partition(files, staging, bounds, n, k)
+                ledgers, rec = [], {"rows": {}, "panel_rows": 0, "latest": []}
+                if panel is not None and panel.height:
+                    ledgers = [(s, ledger) for s, ledger in zip(plan, _iter_ledgers(_validate(panel), plan))]
+                    rec["panel_rows"] = panel.height
+                    rec["latest"] = [r for _, lg in ledgers for r in _latest_tiers(lg).with_columns(
+                        pl.col("month").cast(pl.String)).to_dicts()]
+                del panel
+                for f in pending:
+                    f.result()
+                pending = [writer.submit(partial.write_part, ledger, work / _scheme_dir(s), k) for s, ledger in ledgers]
+                rec["rows"] = {_scheme_dir(s): ledger.height for s, ledger in ledgers}
+                del ledgers
+                for f in pending:  # a partition counts as complete only once its parts are on disk
+                    f.result()
+                done[str(k)] = rec
+                partial.save(work, state)
+                bar.update(k + 1, sum(r["panel_rows"] for r in done.values()))
+        finally:
+            writer.shutdown(wait=True, cancel_futures=True)
+        panel_rows = sum(r["panel_rows"] for r in done.values())
+        bar.update(n, panel_rows, final=True)
+        if staging.exists():
+            shutil.rmtree(staging)
+        latest = [pl.DataFrame(r["latest"]).with_columns(pl.col("month").str.to_date())
+                  for r in done.values() if r["latest"]]
+        manifest = {**args, "dirs": [_scheme_dir(s) for s in plan], "complete": True, "panel_rows": panel_rows,
+                    "ledger_rows": sum(sum(r["rows"].values()) for r in done.values()),
+                    "seconds": round(time.perf_counter() - t0, 1), **_latest_summary(latest)}
+        manifest["source"] = [f for f, _, _ in args["source"]]
+        manifest["args"] = args
+        publish_dir(work, out, overwrite=overwrite, manifest=manifest)
     return manifest
 
 
@@ -310,9 +330,13 @@ def _validate(panel: pl.DataFrame) -> pl.DataFrame:
 
 def read_ledger(out_dir: str | Path, scheme: str | None = None, *, lazy: bool = False
                 ) -> pl.DataFrame | pl.LazyFrame:
-    """Read a ledger written by :func:`rate_dataset` (all schemes, or one)."""
+    """Read a ledger written by :func:`rate_parquet` (all schemes, or one)."""
     out = Path(out_dir)
-    meta = json.loads((out / MANIFEST).read_text())
+    try:
+        meta = json.loads((out / MANIFEST).read_text())
+        meta["schemes"], meta["dirs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError(f"{out} holds no complete tierlib ledger (no readable {MANIFEST})") from None
     dirs = dict(zip(meta["schemes"], meta["dirs"]))
     if scheme is not None and scheme not in dirs:
         raise ValueError(f"scheme '{scheme}' is not in the ledger at {out} (has: {', '.join(dirs)})")

@@ -33,11 +33,7 @@ out (in memory or streamed to parquet) and memory stays bounded.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import datetime as dt
-import json
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +44,7 @@ import polars as pl
 from tierlib.months import as_month, month_index
 from tierlib.panel import ACCOUNT_TYPES, LINES, RANKS, SEGMENTS
 
-__all__ = ["Knobs", "MAIN_SCHEME", "BLOCK", "make_panel", "iter_blocks", "write_panel",
-           "add_synth_parser", "cli_main"]
+__all__ = ["Knobs", "MAIN_SCHEME", "BLOCK", "make_panel", "iter_blocks", "write_panel"]
 
 #: The carrier's main scheme, whose tier drops raise the churn hazard.
 MAIN_SCHEME = {"telecom": "telecom_star", "unicom": "unicom_vip", "mobile": "mobile_gotone"}
@@ -543,77 +538,39 @@ def write_panel(out: str | Path, n_customers: int, months: int, *, start: str | 
                 seed: int = 0, **knobs) -> tuple[Path, Path]:
     """Stream :func:`make_panel` block by block to ``out/panel.parquet`` and ``out/truth.parquet``.
 
-    Memory stays near one block (:data:`BLOCK` customers) whatever ``n_customers`` is.
+    Memory stays near one block (:data:`BLOCK` customers) whatever ``n_customers`` is. ``out``
+    must not exist or be an empty folder (never overwritten); it is built in a hidden sibling
+    and published by one rename when complete, so an interrupted run leaves no panel.
     """
     import pyarrow.parquet as pq
 
+    from tierlib.outputs import atomic_dir
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = (out / "panel.parquet", out / "truth.parquet")
-    writers: list = [None, None]
-    try:
-        for frames in iter_blocks(n_customers, months, start=start, seed=seed, **knobs):
-            for j, frame in enumerate(frames):
-                table = frame.to_arrow()
-                if writers[j] is None:
-                    writers[j] = pq.ParquetWriter(paths[j], table.schema, compression="zstd")
-                writers[j].write_table(table)
-    finally:
-        for w in writers:
-            if w is not None:
-                w.close()
-    return paths
-
-
-# --- CLI ------------------------------------------------------------------------------------
-
-def add_synth_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add ``synth`` to a CLI's subparsers; the parsed namespace carries ``func=cli_main``."""
-    p = subparsers.add_parser(
-        "synth", help="write a synthetic panel (panel.parquet) and its churn truth (truth.parquet)",
-        description="Draw a SYNTHETIC customer panel (data/README.md documents the mechanism).")
-    p.add_argument("--customers", type=int, required=True, help="number of customers")
-    p.add_argument("--months", type=int, default=36, help="panel length in months (default 36)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--start", default="2023-01-01", help="first panel month (default 2023-01-01)")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a generator knob, VALUE as JSON (e.g. drop_effect=1.0); repeatable")
-    p.set_defaults(func=cli_main)
-    return p
-
-
-def _parse_knobs(items: list[str]) -> dict:
-    names = {f.name for f in dataclasses.fields(Knobs)}
-    knobs = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or name not in names:
-            raise SystemExit(f"--knob {item!r}: expected NAME=VALUE with NAME one of {sorted(names)}")
+    with atomic_dir(out) as tmp:  # never over an existing output; nothing visible until complete
+        paths = (tmp / "panel.parquet", tmp / "truth.parquet")
+        writers: list = [None, None]
         try:
-            knobs[name] = json.loads(value)
-        except json.JSONDecodeError:
-            knobs[name] = value
-    return knobs
-
-
-def cli_main(args: argparse.Namespace) -> int:
-    """Run ``tierlib synth`` from parsed arguments; prints what it wrote."""
-    t = time.perf_counter()
-    paths = write_panel(args.out, args.customers, args.months, start=args.start, seed=args.seed,
-                        **_parse_knobs(args.knob))
-    rows = pl.scan_parquet(paths[0]).select(pl.len()).collect().item()
-    print(f"wrote {paths[0]} ({rows} rows) and {paths[1]} in {time.perf_counter() - t:.1f} s "
-          "(SYNTHETIC data, see data/README.md)")
-    return 0
+            for frames in iter_blocks(n_customers, months, start=start, seed=seed, **knobs):
+                for j, frame in enumerate(frames):
+                    table = frame.to_arrow()
+                    if writers[j] is None:
+                        writers[j] = pq.ParquetWriter(paths[j], table.schema, compression="zstd")
+                    writers[j].write_table(table)
+        finally:
+            for w in writers:
+                if w is not None:
+                    w.close()
+    return out / "panel.parquet", out / "truth.parquet"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tierlib.synth ...``: the same command as ``tierlib synth``."""
-    ap = argparse.ArgumentParser(prog="python -m tierlib.synth")
-    add_synth_parser(ap.add_subparsers(dest="command", required=True))
-    args = ap.parse_args(["synth", *(argv if argv is not None else __import__("sys").argv[1:])])
-    return cli_main(args)
+    """``python -m tierlib.synth ...``: the same command as ``tierlib synth`` (parsed by the CLI)."""
+    import sys
+
+    from tierlib.cli import main as cli_main
+
+    return cli_main(["synth", *(argv if argv is not None else sys.argv[1:])])
 
 
 if __name__ == "__main__":
