@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from tierlib.months import date_expr, index_expr
+from tierlib.panel import COLUMNS
 from tierlib.params import Scheme
 
 __all__ = ["CID", "LEDGER", "base", "prev", "first_of", "wsum", "wsum_range", "wmean", "wcount", "window_complete", "by_key",
@@ -44,7 +45,14 @@ def base(lf: pl.LazyFrame) -> pl.LazyFrame:
     ``lf`` must be sorted by customer and month with contiguous months, as :func:`validate`
     returns it. A customer's first row is then where ``customer_id`` changes, and its row
     number within the customer is ``_i = _t - _t0``: no grouping (``.over``) on customer ids.
+
+    Only the contract's columns (RULES.md §1, :data:`tierlib.panel.COLUMNS`) enter the engine:
+    an extra panel column can never stand in for one of the engine's working columns
+    (``valid_until``, ``_floor``, ``tenure`` ...) and change a result. Extra columns do not reach
+    the ledger; join them back on ``customer_id, month``.
     """
+    names = lf.collect_schema().names()
+    lf = lf.select([c for c in COLUMNS if c in names])
     cid = pl.col(CID)
     first = (cid != cid.shift(1)).fill_null(True)
     return lf.with_columns(_t=date_to_t(pl.col("month")), _tj=date_to_t(pl.col("join_month"))).with_columns(

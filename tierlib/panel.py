@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["PanelError", "validate", "of_carrier", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES", "RANKS"]
+__all__ = ["PanelError", "validate", "of_carrier", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES", "RANKS",
+           "MAX_MONEY", "MAX_COUNT"]
 
 LINES = ("mobile", "fixed", "broadband")
 SEGMENTS = ("personal", "enterprise")
@@ -66,6 +67,14 @@ COLUMNS: dict[str, Column] = {
     "legacy_club_until": Column("date", nullable=True),
     "provincial_grant": Column("bool", nullable=True),
 }
+#: the largest money amount one customer-month may hold (yuan, any money column): a plausible
+#: ceiling, far above any bill or organisation's monthly revenue [assumed]; above it a value is a
+#: unit or export error (fen read as yuan, an overflow), never a score
+MAX_MONEY = 1e9
+#: counts are whole numbers the engine holds in 32 bits
+MAX_COUNT = 2**31 - 1
+_LEGACY = ("legacy_club_until is missing where legacy_club_tier is given (the migrated star lasts "
+           "until the club card's validity ends, so both are needed)")
 _AFTER_CHURN = "rows after churned = true (a customer who leaves and rejoins needs a new customer_id)"
 _EXTENSIONS = ("paid_before", "legacy_club_tier", "legacy_club_until", "provincial_grant")
 
@@ -125,8 +134,11 @@ def _rules(schema: pl.Schema) -> list[tuple[str, str, pl.Expr]]:
             rules.append((name, "negative money (must be >= 0)", c < 0))
             if isinstance(schema[name], _FLOAT):
                 rules.append((name, "not a finite number", c.is_nan() | c.is_infinite()))
+            rules.append((name, f"money above {MAX_MONEY:,.0f} yuan (the plausible maximum of one "
+                                "customer-month, docs/CONTRACT.md)", c > MAX_MONEY))
         elif col.kind == "count" and isinstance(schema[name], _INT):
             rules.append((name, "negative count (must be >= 0)", c < 0))
+            rules.append((name, f"count above {MAX_COUNT:,} (beyond 32 bits)", c > MAX_COUNT))
         elif col.kind == "date":
             rules.append((name, "date not on the 1st of a month", c.dt.day() != 1))
         if col.values is not None and schema[name] != pl.Null:
@@ -142,6 +154,9 @@ def _rules(schema: pl.Schema) -> list[tuple[str, str, pl.Expr]]:
         ("month", "gap in months (a customer's months must be contiguous)",
          (t - t.shift(1)).over(cid, order_by=month) > 1),
     ]
+    if "legacy_club_tier" in schema:
+        until = pl.col("legacy_club_until").is_null() if "legacy_club_until" in schema else pl.lit(True)
+        rules.append(("legacy_club_until", _LEGACY, pl.col("legacy_club_tier").is_not_null() & until))
     if "churned" in schema:
         rules.append(("churned", _AFTER_CHURN, pl.col("churned").fill_null(False) & (month < month.max().over(cid))))
     return rules
@@ -186,9 +201,9 @@ def _screens(schema: pl.Schema) -> list[pl.Expr]:
         if not col.nullable:
             out.append(c.null_count() > 0)
         if col.kind == "money" and isinstance(dtype, _FLOAT):
-            out += [c.min() < 0, (~c.is_finite()).any()]
+            out += [c.min() < 0, (~c.is_finite()).any(), c.max() > MAX_MONEY]
         elif col.kind in ("money", "count") and isinstance(dtype, _INT):
-            out.append(c.min() < 0)
+            out += [c.min() < 0, c.max() > (MAX_MONEY if col.kind == "money" else MAX_COUNT)]
         elif col.kind == "date":
             out.append((c.dt.day() != 1).any())
         if col.values is not None and dtype != pl.Null:
@@ -204,6 +219,9 @@ def _screens(schema: pl.Schema) -> list[pl.Expr]:
         (same & join.ne_missing(join.shift(1))).any(),  # join_month differs within a customer
         (same & ((t - t.shift(1)) != 1)).any(),  # duplicate month (0) or gap (> 1)
     ]
+    if "legacy_club_tier" in schema:
+        until = pl.col("legacy_club_until").is_null() if "legacy_club_until" in schema else pl.lit(True)
+        out.append((pl.col("legacy_club_tier").is_not_null() & until).any())
     if "churned" in schema:  # a churned customer's row must be its last
         out.append((pl.col("churned") & (cid == cid.shift(-1))).any())
     return out
