@@ -115,7 +115,7 @@ def child(args: list[str]) -> None:
         res["schemes"] = {}
         for s in schemes:
             t = time.perf_counter()
-            ledger = pl.concat([_rate_validated(p.lazy(), s).collect() for p in parts])
+            ledger = pl.concat([_rate_validated(p.lazy(), s, based=True).collect() for p in parts])
             res["schemes"][s.key] = {"s": time.perf_counter() - t, "rows": ledger.height}
             del ledger
         res["total_s"] = (res["warmup_s"] + res["validate_s"] + res["base_s"]

@@ -50,6 +50,14 @@ def test_an_extra_column_named_like_any_engine_column_changes_nothing(small, key
     assert tierlib.rate(poisoned.lazy(), s).collect().equals(tierlib.rate(small, s))
 
 
+def test_extra_engine_index_columns_do_not_fool_explain(small):
+    cid = small["customer_id"][0]
+    poisoned = small.with_columns(_i=pl.lit(0, pl.Int32), _tj=pl.lit(0, pl.Int32), _t0=pl.lit(0, pl.Int32))
+    a = tierlib.explain(poisoned, "telecom_star", customer_id=cid, as_of="2025-06")
+    b = tierlib.explain(small, "telecom_star", customer_id=cid, as_of="2025-06")
+    assert a.row == b.row and str(a) == str(b)
+
+
 def test_extra_columns_do_not_pass_through_to_the_ledger(small):
     led = tierlib.rate(small.with_columns(contract_end=pl.lit(D(2030, 1, 1))), "unicom_vip")
     assert led.columns == engine.LEDGER

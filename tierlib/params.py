@@ -313,6 +313,9 @@ class Scheme:
         if name is None:
             name = f"{self.key}[{', '.join(_short(p, v) for p, v in changes.items())}]"
         out = replace(self, params=MappingProxyType(params), changes=self.changes + tuple(done))
+        from tierlib.domains import check
+
+        check(out, where=f"reform of {self.key}")  # every value in its domain, thresholds in order
         return out.renamed(name)
 
     def resolved(self, as_of: Any) -> "Scheme":
@@ -423,7 +426,9 @@ def _build(doc: dict, variant: str | None, path: Path) -> Scheme:
         raise SchemeError(f"{path}: the ladder must start with 'none'")
     known = {"id", "name", "label", "carrier", "ladder", "labels", "holding", "parameters",
              "components", "module", "variants", "description"}
-    return Scheme(
+    from tierlib.domains import check
+
+    out = Scheme(
         id=doc["id"], name=doc.get("name", doc["id"]), label=doc.get("label", ""),
         carrier=doc.get("carrier", ""), ladder=ladder,
         labels=MappingProxyType(dict(doc.get("labels") or {})), holding=doc["holding"],
@@ -432,3 +437,5 @@ def _build(doc: dict, variant: str | None, path: Path) -> Scheme:
         description=str(doc.get("description", "")).strip(),
         extra=MappingProxyType({k: v for k, v in doc.items() if k not in known}),
     )
+    check(out, where=str(path))  # every value in its domain, thresholds in order (tierlib.domains)
+    return out

@@ -41,15 +41,16 @@ def _resolve_schemes(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
     return out
 
 
-def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.LazyFrame:
+def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, based: bool = False,
+                    keep_internals: bool = False) -> pl.LazyFrame:
     """Rate a panel that already passed :func:`validate` (lazy in, lazy out).
 
-    A frame that already carries :func:`engine.base`'s columns (``_i``, ``_tj``) is not based
-    again: the based frame is the same for every scheme and may be shared.
+    ``based=True``: ``lf`` is :func:`engine.base`'s output (the same for every scheme, so it may
+    be shared). Said by the caller, never guessed from column names: a panel may carry an
+    extra column named ``_i`` or ``_tj``.
     """
-    names = lf.collect_schema().names()
-    based = lf if {"_i", "_tj", "_t0"} <= set(names) else engine.base(lf)
-    return engine.finish(s.module.prepare(based, s), s, keep_internals=keep_internals)
+    frame = lf if based else engine.base(lf)
+    return engine.finish(s.module.prepare(frame, s), s, keep_internals=keep_internals)
 
 
 #: panel rows rated at a time (whole customers): bounds the memory of a scheme's
@@ -80,7 +81,7 @@ def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme]) -> Iterator[pl.Dat
     """
     parts = _chunks(engine.base(valid.lazy()).collect(), CHUNK_ROWS)
     for s in schemes:
-        frames = [_rate_validated(p.lazy(), s).collect() for p in parts]
+        frames = [_rate_validated(p.lazy(), s, based=True).collect() for p in parts]
         yield frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
 
 
@@ -122,9 +123,11 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
     schemes = _resolve_schemes(scheme)
     if isinstance(panel, pl.LazyFrame):
         valid = validate(panel)
-        based = engine.base(valid)
-        frames = [_rate_validated(of_carrier(based, s.carrier) if own_carrier else based, s)
-                  for s in schemes]
+        if own_carrier:  # the filter reads the panel's `carrier`, which does not enter the engine
+            frames = [_rate_validated(of_carrier(valid, s.carrier), s) for s in schemes]
+        else:
+            based = engine.base(valid)
+            frames = [_rate_validated(based, s, based=True) for s in schemes]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
     valid = validate(panel)
     if own_carrier:

@@ -29,6 +29,7 @@ import polars as pl
 import yaml
 
 from tierlib.benefits import Catalogue, catalogues_for
+from tierlib.domains import ladder_bounds
 from tierlib.months import as_month
 from tierlib.revenue import Revenue
 from tierlib.compare import customer_money
@@ -182,7 +183,7 @@ def rate_at(prepared: pl.DataFrame, scheme: Scheme, as_of: dt.date, *, near: flo
     ('silver', True)
     """
     K = len(scheme.tiers)
-    lf = _rate_validated(prepared.lazy(), scheme, keep_internals=True).filter(pl.col("month") == as_of)
+    lf = _rate_validated(prepared.lazy(), scheme, based=True, keep_internals=True).filter(pl.col("month") == as_of)
     thr = [pl.col(f"_thr{k}") for k in range(1, K + 1)]
     close = [((pl.col("score") - t).abs() <= near * t) & (t > 0) for t in thr]
     return lf.select(
@@ -502,20 +503,28 @@ def threshold_for_share(panel: Frame, scheme: SchemeLike, path: str, share: floa
     guess = grid(max(scores[n_needed - 1], 0.0)) if 0 < n_needed <= scores.len() else 0.0
     if f(guess) >= share and f(guess + step) < share:
         return ThresholdSearch(path, tier, share, guess, f(guess), f(guess + step), len(cache), "direct quantile")
+    # the search stays between the neighbouring tiers' thresholds: beyond them the ladder is
+    # out of order, a reform tierlib refuses (tierlib.domains)
+    floor, ceiling = ladder_bounds(s, path, d)
+    top = min(BIG, ceiling)
+    guess = min(max(guess, floor), top)
     lo, hi = (guess, None) if f(guess) >= share else (None, guess)
-    if hi is None and f(BIG) >= share:
-        raise ValueError(f"the share at or above {tier} stays >= {share:.2%} whatever the value of {path} "
-                         f"({f(BIG):.2%} with nobody reaching it): other parameters (higher tiers, other "
-                         f"lines or brands) or holding rules put that many customers there")
+    if hi is None and f(top) >= share:
+        where = f"up to {top:,g}, the next tier's threshold" if top < BIG else "at any value"
+        raise ValueError(f"the share at or above {tier} stays >= {share:.2%} with {path} {where} "
+                         f"({f(top):.2%}): other parameters (higher tiers, other lines or brands) or "
+                         f"holding rules put that many customers there; reform them too")
     width = max(step, grid(abs(guess) * 0.05))
     while lo is None:
-        lo = max(0.0, hi - width)
+        lo = max(float(floor), hi - width)
         if f(lo) < share:
-            if lo == 0.0:
-                raise ValueError(f"even a threshold of 0 puts only {f(0.0):.2%} of the base at or above {tier}")
+            if lo == floor:
+                why = "" if floor == 0 else f" (the tier below's threshold: the ladder cannot go lower)"
+                raise ValueError(f"even a threshold of {floor:g}{why} puts only {f(lo):.2%} of the base "
+                                 f"at or above {tier}")
             hi, lo, width = lo, None, width * 2
     while hi is None:
-        hi = min(lo + width, BIG)
+        hi = min(lo + width, top)
         if f(hi) >= share:
             lo, hi, width = hi, None, width * 2
     while hi - lo > step * (1 + 1e-9):
