@@ -213,7 +213,7 @@ def _hold_kernel(first, t, assessed, live, end, init_rank, init_until, resets): 
         elif held > 0 and t[i] <= held_until:
             if a > held:
                 held, held_since = a, t[i]
-                if resets:
+                if resets[i]:
                     held_until = end[i]
         else:
             held = a
@@ -227,12 +227,12 @@ def _hold_kernel(first, t, assessed, live, end, init_rank, init_until, resets): 
     return tier, until, since, rerated
 
 
-def _hold_batch(s: pl.Series, resets: bool) -> pl.Series:
+def _hold_batch(s: pl.Series) -> pl.Series:
     f = s.struct
     tier, until, since, rerated = _hold_kernel(
         f.field("_i").to_numpy() == 0, f.field("_t").to_numpy(), f.field("_assessed").to_numpy(),
         f.field("_live").to_numpy(), f.field("_end").to_numpy(),
-        f.field("_init_rank").to_numpy(), f.field("_init_until").to_numpy(), resets)
+        f.field("_init_rank").to_numpy(), f.field("_init_until").to_numpy(), f.field("_resets").to_numpy())
     return pl.DataFrame({"_held": tier, "_until": until, "_since": since, "_rerated": rerated}).to_struct()
 
 
@@ -244,17 +244,17 @@ def hold(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     if s.holding == "validity":
         # read at each row's month: a dated validity applies to tiers granted from its date on
         end = pl.col("_t") + s.expr("validity_months").cast(pl.Int32) - 1
-        resets = bool(s.value("upgrade_resets"))
+        resets = s.expr("upgrade_resets").cast(pl.Boolean)  # per row: an upgrade in month m follows m's rule
     elif s.holding == "until_rerating":
         r = s.expr("rerating_month").cast(pl.Int32) - 1  # month-of-year index of the re-rating
         moy = pl.col("_t") % 12
         end = pl.col("_t") - moy + r + pl.when(moy >= r).then(12).otherwise(0) - 1
-        resets = True
+        resets = pl.lit(True)
     elif s.holding == "ladder":
         # an upgrade ladder never drops while the customer stays eligible; with never_drops
         # off, each month's tier is valid for that month only, i.e. it is re-rated monthly
         end = pl.when(s.expr("never_drops")).then(pl.lit(FOREVER)).otherwise(pl.col("_t"))
-        resets = True
+        resets = pl.lit(True)
     else:
         raise ValueError(f"scheme {s.key}: unknown holding policy '{s.holding}'")
     names = lf.collect_schema().names()
@@ -266,9 +266,10 @@ def hold(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
         live.alias("_live"), end.cast(pl.Int32).alias("_end"),
         init_rank.fill_null(0).cast(pl.Int8).alias("_init_rank"),
         init_until.fill_null(NO_UNTIL).cast(pl.Int32).alias("_init_until"),
+        resets.alias("_resets"),
     )
     dtype = pl.Struct({"_held": pl.Int8, "_until": pl.Int32, "_since": pl.Int32, "_rerated": pl.Boolean})
-    out = inputs.map_batches(lambda b: _hold_batch(b, resets), return_dtype=dtype)
+    out = inputs.map_batches(_hold_batch, return_dtype=dtype)
     return lf.with_columns(_h=out).unnest("_h")
 
 

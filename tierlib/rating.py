@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
+import datetime as dt
+from dataclasses import replace
+from types import MappingProxyType
+
 import numpy as np
 import polars as pl
 
 from tierlib import engine
 from tierlib.panel import of_carrier, validate
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Param, Scheme, load_scheme
 
 __all__ = ["rate"]
 
@@ -50,7 +54,57 @@ def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, based: bool = False,
     extra column named ``_i`` or ``_tj``.
     """
     frame = lf if based else engine.base(lf)
-    return engine.finish(s.module.prepare(frame, s), s, keep_internals=keep_internals)
+    return engine.finish(_prepare(frame, s), s, keep_internals=keep_internals)
+
+
+def _change_months(s: Scheme) -> list[dt.date]:
+    """The months (1st) from which some parameter of ``s`` takes a new value, inside 0001 .. 9999."""
+    out = set()
+    for p in s.params.values():
+        for v in p.history:
+            if v.start is not None:
+                d = v.start if v.start.day == 1 else (v.start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+                out.add(d)
+    return sorted(out)
+
+
+def _frozen(s: Scheme, before: dt.date | None, at: dt.date | None) -> Scheme:
+    """``s`` with each parameter fixed at its value in force in the period [at, before).
+
+    A parameter with no value yet in that period stays as it is (dated): reading it bare is an
+    error, its per-row expression is null there.
+    """
+    params = {}
+    for path, p in s.params.items():
+        live = [v for v in p.history if v.start is None or (at is not None and v.start <= at)
+                or (at is None and before is not None and v.start < before)]
+        params[path] = Param(path, (replace(live[-1], start=None),)) if live else p
+    return replace(s, params=MappingProxyType(params))
+
+
+def _prepare(based: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
+    """The rule module's columns, every parameter read at the month of each row.
+
+    Rule code reads a parameter as one value (``s.value``) or per row (``s.expr``). So that a
+    dated value is never read at another month (a reform from 2030 must not change 2024), the
+    months are cut into periods in which no parameter changes; each period's rows get the
+    columns the rule computes with the parameters in force in that period (windows still reach
+    back into earlier months, as the rule says). One period, the usual case, costs nothing.
+    """
+    months = _change_months(s)
+    if not months:
+        return s.module.prepare(based, s)
+    bounds: list[dt.date | None] = [None, *months, None]
+    lf = based.with_row_index("_row")
+    parts = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        rows = pl.lit(True)
+        if lo is not None:
+            rows = rows & (pl.col("month") >= lo)
+        if hi is not None:
+            rows = rows & (pl.col("month") < hi)
+        parts.append(s.module.prepare(lf, _frozen(s, hi, lo)).filter(rows))
+    return pl.concat(parts, how="vertical_relaxed").sort("_row").drop("_row")
 
 
 #: panel rows rated at a time (whole customers): bounds the memory of a scheme's
