@@ -10,7 +10,8 @@ import pytest
 
 import tierlib
 from tierlib.benefits import CATALOGUE_DIR, load_catalogue
-from tierlib.compare import (assumptions, benefit_cost, compare, cross_table, equivalence, rank_correlation,
+from tierlib.card import assumptions
+from tierlib.compare import (benefit_cost, compare, cross_table, equivalence, rank_correlation,
                              stability, tier_distribution)
 from tierlib.params import SchemeError, load_scheme
 from tierlib.reforms import apply_reform
@@ -239,3 +240,9 @@ def test_reforms_take_the_ledger_utilities_from_the_ledger_module():
     src = pathlib.Path(tierlib.__file__).with_name("reforms.py").read_text()
     sideways = [n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom) and n.module == "tierlib.compare"]
     assert not sideways
+
+
+def test_assumptions_live_on_the_card_only():
+    import tierlib.compare as c
+
+    assert not hasattr(c, "assumptions")

@@ -21,7 +21,7 @@ from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.revenue import Revenue
 from tierlib.params import Scheme
 
-__all__ = ["Comparison", "compare", "assumptions", "tier_distribution",
+__all__ = ["Comparison", "compare", "tier_distribution",
            "cross_table", "rank_correlation", "equivalence", "stability", "benefit_cost"]
 
 from tierlib.ledger import (Frame, Ledgers, SchemesArg, _as_of, _scheme_map, _schemes_of, _strings,  # noqa: F401
@@ -391,10 +391,3 @@ def _notes(ledger: pl.DataFrame, snap: pl.DataFrame, panel: Frame | None, scheme
             notes.append(f"{key}: {x:.1%} of customers at as_of were rated on a window that reaches "
                          f"before the panel's first month (left-truncated): their score is understated.")
     return notes
-
-
-def assumptions(schemes: Iterable[str | Scheme], catalogues: Mapping[str, Catalogue] | None = None) -> pl.DataFrame:
-    """Moved to :func:`tierlib.card.assumptions` (kept here until callers move)."""
-    from tierlib.card import assumptions as _assumptions
-
-    return _assumptions(schemes, catalogues)
