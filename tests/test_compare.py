@@ -10,7 +10,8 @@ import pytest
 
 import tierlib
 from tierlib.benefits import CATALOGUE_DIR, load_catalogue
-from tierlib.compare import (assumptions, benefit_cost, compare, cross_table, equivalence, rank_correlation,
+from tierlib.card import assumptions
+from tierlib.compare import (benefit_cost, compare, cross_table, equivalence, rank_correlation,
                              stability, tier_distribution)
 from tierlib.params import SchemeError, load_scheme
 from tierlib.reforms import apply_reform
@@ -217,3 +218,31 @@ def test_lazy_inputs_give_the_same_tables(sample):
     lazy = compare(ledger.lazy(), panel.lazy(), pairs=[("telecom_star", "unicom_vip")])
     for name in eager.keys():
         assert eager[name].equals(lazy[name]), name
+
+
+def test_customer_revenue_is_billed_over_the_12_months_up_to_as_of():
+    """Hand-computed: months 2023-03 .. 2024-04 billed 1..14 yuan; at 2024-03 the window is 2023-04..2024-03."""
+    from tierlib.ledger import REVENUE, customer_revenue
+
+    months = [dt.date(2023 + (2 + k) // 12, (2 + k) % 12 + 1, 1) for k in range(14)]
+    p = pl.DataFrame({"customer_id": [7] * 14 + [8], "month": months + [dt.date(2024, 2, 1)],
+                      "billed": [float(k + 1) for k in range(14)] + [9.0]})
+    got = dict(customer_revenue(p, "2024-03").rows())
+    assert got == {7: float(sum(range(2, 14))), 8: 9.0}  # 2+..+13 = 90; a newcomer: its one month
+    assert dict(customer_revenue(p, dt.date(2024, 3, 1), months=3).rows()) == {7: 11.0 + 12.0 + 13.0, 8: 9.0}
+    assert "12 months" in str(REVENUE)
+
+
+def test_reforms_take_the_ledger_utilities_from_the_ledger_module():
+    import ast
+    import pathlib
+
+    src = pathlib.Path(tierlib.__file__).with_name("reforms.py").read_text()
+    sideways = [n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom) and n.module == "tierlib.compare"]
+    assert not sideways
+
+
+def test_assumptions_live_on_the_card_only():
+    import tierlib.compare as c
+
+    assert not hasattr(c, "assumptions")

@@ -32,7 +32,7 @@ from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.domains import ladder_bounds
 from tierlib.months import as_month
 from tierlib.revenue import Revenue
-from tierlib.compare import customer_money
+from tierlib.ledger import customer_money
 from tierlib.panel import validate
 from tierlib.params import Param, Scheme, SchemeError, load_scheme
 from tierlib import engine
