@@ -154,7 +154,8 @@ def test_features_values_on_a_hand_built_panel():
     assert row["spend_12"] == pytest.approx(900 / 6)
     assert row["trend"] == pytest.approx(np.log(201 / 101))
     assert row["arrears_6"] == 2 and row["arrears_1"] == 0 and row["suspensions_12"] == 1
-    assert row["tenure"] == 6 and row["revenue"] == 200.0 and row["month_of_year"] == 7
+    # revenue (tierlib.revenue): billed of the 12 months up to and including the row's month
+    assert row["tenure"] == 6 and row["revenue"] == 1200.0 and row["month_of_year"] == 7
     # leaves at the end of 2024-08: within 3 months of June, July and August, not of May
     y = dict(zip(f["month"], f["y"]))
     assert [y[m] for m in months(dt.date(2024, 5, 1), 4)] == [False, True, True, True]
@@ -189,9 +190,12 @@ def test_features_see_no_month_at_or_after_the_as_of_month():
         billed=pl.when(pl.col("month") >= cut).then(pl.col("billed") * 3 + 50).otherwise(pl.col("billed")),
         in_arrears=pl.when(pl.col("month") >= cut).then(True).otherwise(pl.col("in_arrears")),
         suspensions=pl.when(pl.col("month") >= cut).then(2).otherwise(pl.col("suspensions")))
-    a, b = (churn_features(x, tierlib.rate(x, "unicom_vip")).filter(pl.col("month") <= cut)
-            .select("customer_id", "month", *FEATURES, "revenue") for x in (panel, changed))
-    assert a.equals(b)
+    a, b = (churn_features(x, tierlib.rate(x, "unicom_vip")) for x in (panel, changed))
+    keys = ["customer_id", "month", *FEATURES]
+    assert a.filter(pl.col("month") <= cut).select(keys).equals(b.filter(pl.col("month") <= cut).select(keys))
+    # revenue is a weight, not a model input: by its definition it includes the row's own month
+    rev = ["customer_id", "month", "revenue"]
+    assert a.filter(pl.col("month") < cut).select(rev).equals(b.filter(pl.col("month") < cut).select(rev))
 
 
 def test_features_lazy_equals_eager(vip_ledger):
@@ -291,11 +295,11 @@ def test_expected_churn_table_adds_up_and_brackets(fit):
 def test_retention_list_is_ranked_and_exports_to_csv(fit):
     rl = retention_list(fit)
     assert rl.columns == ["priority", "customer_id", "scheme", "tier", "reason", "months_to_expiry",
-                          "gap", "probability", "monthly_revenue", "expected_revenue_loss"]
+                          "gap", "probability", "revenue", "expected_revenue_loss"]
     assert rl["expected_revenue_loss"].is_sorted(descending=True) and rl["priority"][0] == 1
     assert rl.height == expected_churn(fit).total()["customers"]
     top = rl.row(0, named=True)
-    assert top["expected_revenue_loss"] == pytest.approx(top["probability"] * top["monthly_revenue"])
+    assert top["expected_revenue_loss"] == pytest.approx(top["probability"] * top["revenue"])
     back = pl.read_csv(io.StringIO(rl.write_csv()))
     assert back.height == rl.height and back["customer_id"].to_list() == rl["customer_id"].to_list()
 

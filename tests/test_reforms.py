@@ -232,3 +232,20 @@ def test_simulate_tables_add_up(panel):
     assert s["cost_change"] == pytest.approx(sim.cost["cost_change"].sum())
     assert math.isclose(sim.distribution["share_reform"].sum(), 1.0)
     assert "unit costs assumed" in repr(sim)
+
+
+def test_a_reform_carries_its_name_into_the_ledger_and_compare_counts_each_once(panel, tmp_path):
+    """Issue 9 item 3: a baseline and its reform in one ledger never share a key."""
+    f = tmp_path / "gold350.yaml"
+    f.write_text("thresholds:\n  mobile:\n    gold: 350\n", encoding="utf-8")
+    base = load_scheme("unicom_vip")
+    named = apply_reform(base, f)
+    assert named.key == "gold350"
+    assert apply_reform(base, {"thresholds.mobile.gold": 350}, name="gold 350").key == "gold 350"
+    ledger = tierlib.rate(panel, [base, named])
+    assert sorted(ledger["scheme"].cast(pl.String).unique()) == ["gold350", "unicom_vip"]
+    cmp = tierlib.compare(ledger, panel, schemes={"unicom_vip": base, "gold350": named})
+    n = panel.filter(pl.col("month") == panel["month"].max())["customer_id"].n_unique()
+    assert cmp.summary["customers"].to_list() == [n, n]
+    with pytest.raises(tierlib.SchemeError, match="given twice"):
+        tierlib.rate(panel, [base, base.renamed("unicom_vip")])

@@ -307,7 +307,10 @@ def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.L
         assessed=_label(pl.col("_assessed"), s),
         assessed_rank=pl.col("_assessed"),
         floor=pl.when(pl.col("rank") > 0).then(_pick(pl.col("rank"), K)),
-        rerated=pl.col("_rerated"),
+        # a rule that sets the validity itself (GoTone's yearly level) re-rates the month after
+        # the validity it set ends; otherwise the holding scan knows
+        rerated=((prev(pl.col("rank")) > 0) & prev(date_to_t(pl.col("valid_until")) == pl.col("_t"))
+                 & pl.col("eligible")).fill_null(False) if "valid_until" in names else pl.col("_rerated"),
         tier=_label(pl.col("rank"), s),
         valid_until=until,
         status=_categorical(STATUSES, pl.when(pl.col("rank") == 0).then(0).when(frozen).then(1).otherwise(2)),

@@ -272,7 +272,7 @@ class Scheme:
         return path in self.params
 
     def with_values(self, changes: Mapping[str, Any], *, name: str | None = None,
-                    reference: str = "reform") -> "Scheme":
+                    reference: str = "reform", check_domains: bool = True) -> "Scheme":
         """A new scheme with some parameters replaced; the original is untouched.
 
         A value may be plain (replaces the whole history) or ``{"from": date, "value": v}``
@@ -315,7 +315,8 @@ class Scheme:
         out = replace(self, params=MappingProxyType(params), changes=self.changes + tuple(done))
         from tierlib.domains import check
 
-        check(out, where=f"reform of {self.key}")  # every value in its domain, thresholds in order
+        if check_domains:  # off only for benefit catalogues, whose costs are not scheme parameters
+            check(out, where=f"reform of {self.key}")  # every value in its domain, thresholds in order
         return out.renamed(name)
 
     def resolved(self, as_of: Any) -> "Scheme":

@@ -96,20 +96,27 @@ def load_reform(reform: Reform | Mapping | str | Path) -> Reform:
     return Reform(_flat(doc), name, description)
 
 
-def apply_reform(scheme: SchemeLike, reform: Reform | Mapping | str | Path) -> Scheme:
+def apply_reform(scheme: SchemeLike, reform: Reform | Mapping | str | Path, *, name: str | None = None) -> Scheme:
     """The scheme with the reform's changes; the baseline is untouched.
+
+    The result's ledger key is ``name``, else the reform's own name (a YAML ``name:`` or the
+    file's stem), else derived from the baseline and the changes, so a baseline and its reform
+    never share a key in one ledger.
 
     >>> base = load_scheme("unicom_vip")
     >>> new = apply_reform(base, {"thresholds.mobile.gold": 350})
     >>> new.value("thresholds.mobile.gold"), base.value("thresholds.mobile.gold")
     (350, 300)
+    >>> new.key, apply_reform(base, {"thresholds.mobile.gold": 350}, name="gold 350").key
+    ('unicom_vip[thresholds.mobile.gold=350]', 'gold 350')
     >>> apply_reform(base, {"thresholds.mobile.gould": 350})
     Traceback (most recent call last):
     ...
     tierlib.params.SchemeError: scheme unicom_vip: no parameter 'thresholds.mobile.gould'
     """
     r = load_reform(reform)
-    return load_scheme(scheme).with_values(r.changes, reference=f"reform: {r.name}")
+    given = name or (r.name if r.name != Reform.name else None)
+    return load_scheme(scheme).with_values(r.changes, name=given, reference=f"reform: {r.name}")
 
 
 def _dates(*params: Param) -> list[dt.date]:

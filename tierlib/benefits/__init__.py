@@ -89,7 +89,7 @@ class Catalogue:
         """
         holder = Scheme(id=f"{self.scheme} benefits", name="", label="", carrier="", ladder=("none",),
                         labels={}, holding="none", params=self.params, components={}, module_name="")
-        new = holder.with_values(changes, reference="edited unit cost or quantity")
+        new = holder.with_values(changes, reference="edited unit cost or quantity", check_domains=False)
         return replace(self, params=new.params, changes=self.changes + new.changes)
 
     def assumptions(self) -> list[Param]:
