@@ -19,11 +19,11 @@ import pytest
 import yaml
 
 from tests import browser
+from tierlib.cli import cmd_report as cli_main
 from tierlib.report import (
     ReportConfig,
     ReportError,
     check_parameters,
-    cli_main,
     declared_parameters,
     find_remote_resources,
     load_config,

@@ -33,14 +33,15 @@ def _labels(df: pl.DataFrame, tier: str = "tier", label: str = "tier_label") -> 
     """Add ``tier_label`` (id + Chinese label) from the scheme's ladder when missing."""
     if label in df.columns:
         return df
-    from tierlib.params import load_scheme
+    from tierlib.params import SchemeError, load_scheme
 
     names = {}
     for key in df["scheme"].unique().to_list() if "scheme" in df.columns else []:
         try:
-            names.update({(key, t): f"{t} {lab}".strip() for t, lab in load_scheme(key).labels.items()})
-        except Exception:  # a renamed ledger: ids only
-            pass
+            s = load_scheme(key)
+        except SchemeError:  # a reform's own key (no registered scheme of that name): ids only
+            continue
+        names.update({(key, t): s.tier_label(t) for t in s.ladder})
     return df.with_columns(pl.struct("scheme", tier).map_elements(
         lambda r: names.get((r["scheme"], r[tier]), r[tier]), return_dtype=pl.String).alias(label))
 
