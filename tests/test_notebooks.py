@@ -50,7 +50,7 @@ def test_notebook_is_committed_clean(path):
 def test_notebook_layout(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert "tierlib.report.setup_notebook()" in code[0].source, "the first code cell sets up offline charts"
+    assert "tierlib.notebook.setup_notebook()" in code[0].source, "the first code cell sets up offline charts"
     declared = declared_parameters(nb)
     assert declared, f"{path.name}: no cell tagged 'parameters'"
     undocumented = [n for n, p in declared.items() if not p.help]

@@ -251,3 +251,22 @@ def test_chart_renders_in_headless_chromium(chart_run, tmp_path):
 def test_index_renders_in_headless_chromium(chart_run, tmp_path):
     dom = browser.dump_dom(chart_run / "index.html", tmp_path / "profile")
     assert re.search(r'<a href="chart.html">chart</a>', dom) and "tierlib version" in dom
+
+
+def test_notebooks_set_up_without_importing_the_runner():
+    """Issue 11 item 3: notebooks import ``tierlib.notebook``; the runner (papermill, nbconvert) stays out."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tierlib.notebook; tierlib.notebook.setup_notebook(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('tierlib.report', 'papermill', 'nbconvert'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_report_package_modules_are_small():
+    """Issue 11 item 3: the report runner is a package of small modules (was one file of 842 lines)."""
+    folder = Path(__file__).parents[1] / "tierlib" / "report"
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in folder.glob("*.py")}
+    assert {"config.py", "parameters.py", "execution.py", "pages.py", "index.py"} <= set(sizes)
+    assert max(sizes.values()) < 400, sizes

@@ -1,0 +1,186 @@
+"""Execution: run the checked notebooks with papermill, in a kernel of this interpreter."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tierlib.report.config import ReportConfig, ReportError, load_config, one_line
+from tierlib.report.index import index_html, write_params
+from tierlib.report.pages import publish
+from tierlib.report.parameters import NotebookJob, _read_notebook, check_parameters
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+@dataclass
+class NotebookResult:
+    """The outcome of one notebook: ``error`` is ``None`` when it ran and its page is offline."""
+
+    name: str
+    source: Path
+    parameters: dict[str, Any]
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class ReportRun:
+    """A finished run: the output folder and one result per notebook, in config order."""
+
+    out: Path
+    run_id: str
+    started: datetime
+    results: list[NotebookResult]
+    config: ReportConfig
+
+    @property
+    def ok(self) -> bool:
+        return all(r.error is None for r in self.results)
+
+    @property
+    def failures(self) -> list[str]:
+        return [r.error for r in self.results if r.error is not None]
+
+
+def run_report(config: ReportConfig | None = None, *, out: str | Path | None = None,
+               progress: Callable[[str], None] | None = None) -> ReportRun:
+    """Check the parameters, run every notebook, write the pages, ``index.html`` and ``params.json``.
+
+    ``out`` defaults to ``reports/<run-id>`` with a timestamp run id; it must not hold files.
+    A parameter problem raises :class:`ReportError` and creates nothing. A failing notebook
+    does not stop the others: its partial ``.ipynb`` and page are kept, ``ok`` is false and
+    ``failures`` has one line for it naming the cell.
+
+    Examples
+    --------
+    >>> run_report(ReportConfig(notebooks=(Path("no/such.ipynb"),)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tierlib.report.ReportError: ...no/such.ipynb: notebook not found
+    """
+    config = config if config is not None else load_config()
+    jobs = check_parameters(config)
+    started = datetime.now().astimezone()
+    out = Path(out) if out is not None else Path("reports") / started.strftime("%Y%m%d-%H%M%S")
+    if out.exists() and any(out.iterdir()):
+        raise ReportError(f"{out}: the output folder already holds files; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    run = ReportRun(out, out.name, started, [NotebookResult(j.name, j.path, j.parameters) for j in jobs], config)
+    for job, result in zip(jobs, run.results):
+        if progress:
+            progress(f"running {job.path.name} ...")
+        began = time.monotonic()
+        failed = _execute(job, out / f"{job.name}.ipynb")
+        offline = publish(job, out) if (out / f"{job.name}.ipynb").exists() else None  # also a partial one
+        result.error = failed or offline
+        result.seconds = round(time.monotonic() - began, 1)
+        if progress:
+            progress(f"  {'failed' if result.error else 'done'} in {result.seconds} s")
+        write_params(run)
+    (out / "index.html").write_text(index_html(run), encoding="utf-8")
+    return run
+
+
+def _execute(job: NotebookJob, output: Path) -> str | None:
+    """Run one notebook with papermill; on failure return one line naming the cell."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        with _without_papermill_inspector_warnings():
+            papermill.execute_notebook(
+                str(job.path), str(output), parameters=job.parameters, kernel_name="python3",
+                language="python", kernel_manager_class=_kernel_manager_class(), cwd=str(job.path.parent),
+                progress_bar=False, log_output=False,
+            )
+    except PapermillExecutionError as exc:
+        return _failure_line(job, output, exc.cell_index, exc.ename, exc.evalue)
+    except Exception as exc:  # the kernel died (or did not start): no error output to read
+        started = _last_started_cell(output)
+        if started is None:
+            return f"{job.path.name} failed: {type(exc).__name__}: {one_line(str(exc))}"
+        return _failure_line(job, output, started, type(exc).__name__, str(exc))
+    return None
+
+
+@contextmanager
+def _without_papermill_inspector_warnings() -> Iterator[None]:
+    """Drop papermill's "Passed unknown parameter" warnings: its inspector misses parameters
+    that :func:`declared_parameters` reads (``x: str | None = None``), which were checked."""
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Passed unknown parameter")
+
+    logger = logging.getLogger("papermill")
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
+
+
+def _executed_cells(output: Path) -> list[Any]:
+    """The cells papermill ran, without the error notes it adds to a failed notebook."""
+    nb = _read_notebook(output)
+    return [c for c in nb.cells if "papermill-error-cell-tag" not in c.metadata.get("tags", [])]
+
+
+def _last_started_cell(output: Path) -> int | None:
+    if not output.exists():
+        return None
+    started = [i for i, c in enumerate(_executed_cells(output)) if c.metadata.get("papermill", {}).get("start_time")]
+    return started[-1] if started else None
+
+
+def _failure_line(job: NotebookJob, output: Path, cell_index: int, ename: str, evalue: str) -> str:
+    # papermill counts the cell it injected after the parameters cell; report the index in
+    # the notebook the analyst edits.
+    cells = _executed_cells(output)
+    injected = sum("injected-parameters" in c.metadata.get("tags", []) for c in cells[:cell_index])
+    index = cell_index - injected
+    first = next((line.strip() for line in cells[cell_index].source.splitlines() if line.strip()), "")
+    return f"{job.path.name} failed in cell {index + 1} (index {index}, `{first}`): {ename}: {one_line(evalue)}"
+
+
+_KERNEL_MANAGER = None
+
+
+def _kernel_manager_class() -> type:
+    """A kernel manager that always starts this interpreter, importing this ``tierlib``.
+
+    A ``python3`` kernelspec found on the Jupyter path may point at another interpreter (a
+    user-level ``ipykernel install`` from another environment); the report must not depend on it.
+    """
+    global _KERNEL_MANAGER
+    if _KERNEL_MANAGER is None:
+        import zmq
+        from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+        from jupyter_client.kernelspec import KernelSpec
+        from jupyter_client.manager import AsyncKernelManager
+        from traitlets import default
+
+        class ThisInterpreterKernelManager(AsyncKernelManager):
+            @property
+            def kernel_spec(self) -> KernelSpec:
+                if self._kernel_spec is None:
+                    package_root = str(Path(__file__).resolve().parents[2])
+                    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+                    # The kernel's own log is noise here (shutdown starts with SIGINT, logged
+                    # as an error); a cell's errors are in the notebook, a dead kernel is reported.
+                    quiet = ["--IPKernelApp.log_level=CRITICAL"]
+                    self._kernel_spec = KernelSpec(resource_dir=RESOURCES, env={"PYTHONPATH": path},
+                                                   **get_kernel_dict(extra_arguments=quiet))
+                return self._kernel_spec
+
+            @default("transport_encryption")
+            def _encrypt_when_possible(self) -> str:
+                return "auto" if zmq.has("curve") else "disabled"
+
+        _KERNEL_MANAGER = ThisInterpreterKernelManager
+    return _KERNEL_MANAGER

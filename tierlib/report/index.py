@@ -1,0 +1,86 @@
+"""The index page and ``params.json`` of a report run."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tierlib.report.execution import ReportRun
+
+def _tierlib_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tierlib")
+    except PackageNotFoundError:  # running from a checkout that is not installed
+        import tierlib
+
+        return getattr(tierlib, "__version__", "unknown")
+
+
+def _data_paths(run: ReportRun) -> list[str]:
+    names = run.config.data_parameters
+    return sorted({str(v) for r in run.results for k, v in r.parameters.items() if k in names})
+
+
+def _run_summary(run: ReportRun) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "run_date": run.started.isoformat(timespec="seconds"),
+        "tierlib_version": _tierlib_version(),
+        "config": str(run.config.source.resolve()) if run.config.source else None,
+        "data": _data_paths(run),
+        "parameters": dict(run.config.parameters),
+        "notebooks": [
+            {"name": r.name, "source": str(r.source), "parameters": r.parameters,
+             "status": "failed" if r.error else "ok", "error": r.error, "seconds": r.seconds}
+            for r in run.results
+        ],
+    }
+
+
+def write_params(run: ReportRun) -> None:
+    text = json.dumps(_run_summary(run), indent=2, ensure_ascii=False, default=str)
+    (run.out / "params.json").write_text(text + "\n", encoding="utf-8")
+
+
+def index_html(run: ReportRun) -> str:
+    s = _run_summary(run)
+    e = html.escape
+    rows = []
+    for nb in s["notebooks"]:
+        status = "ok" if nb["error"] is None else f"<strong>failed</strong>: {e(nb['error'])}"
+        params = e(json.dumps(nb["parameters"], ensure_ascii=False, default=str))
+        rows.append(f'<tr><td><a href="{e(nb["name"])}.html">{e(nb["name"])}</a></td><td>{status}</td>'
+                    f'<td><code>{params}</code></td><td>{nb["seconds"]} s</td>'
+                    f'<td><a href="{e(nb["name"])}.ipynb">.ipynb</a></td></tr>')
+    facts = [("Run", s["run_id"]), ("Run date", s["run_date"]), ("tierlib version", s["tierlib_version"]),
+             ("Data", ", ".join(s["data"]) or "none given"), ("Config", s["config"] or "(in code)"),
+             ("Common parameters", json.dumps(s["parameters"], ensure_ascii=False, default=str))]
+    dl = "\n".join(f"<dt>{e(k)}</dt><dd><code>{e(str(v))}</code></dd>" for k, v in facts)
+    verdict = "All notebooks ran." if run.ok else f"{len(run.failures)} notebook(s) failed."
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>tierlib report {e(s["run_id"])}</title>
+<style>
+body {{ font: 15px/1.5 sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
+dl {{ display: grid; grid-template-columns: max-content auto; gap: .2em 1em; }} dt {{ font-weight: bold; }}
+dd {{ margin: 0; }} table {{ border-collapse: collapse; width: 100%; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: .4em; text-align: left; vertical-align: top; }}
+code {{ font-size: 13px; word-break: break-word; }}
+</style></head>
+<body>
+<h1>tierlib report {e(s["run_id"])}</h1>
+<p>{e(verdict)} Parameters as run: <a href="params.json">params.json</a>.</p>
+<dl>
+{dl}
+</dl>
+<table><thead>
+<tr><th>Notebook</th><th>Status</th><th>Parameters</th><th>Time</th><th>Executed notebook</th></tr>
+</thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table>
+</body></html>
+"""
