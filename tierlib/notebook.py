@@ -6,6 +6,50 @@ JupyterLab or by ``tierlib report``, imports only altair and polars here.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+__all__ = ["TABLES_ENV", "setup_notebook", "table"]
+
+#: Set by ``tierlib report`` for each notebook's kernel: the folder where :func:`table` leaves
+#: the notebook's key tables, which the run publishes as one workbook and CSV files.
+TABLES_ENV = "TIERLIB_REPORT_TABLES"
+
+
+def table(df, name: str):
+    """Mark ``df`` as one of the notebook's key tables (a sheet named ``name``); return it unchanged.
+
+    In JupyterLab this only returns ``df`` (so ``table(df, "...")`` as a cell's last line shows
+    it). Under ``tierlib report`` (environment variable :data:`TABLES_ENV` set) it also writes
+    ``df`` to that folder, numbered in call order, for the run to publish as Excel and CSV.
+
+    Examples
+    --------
+    >>> import polars as pl, tempfile
+    >>> t = pl.DataFrame({"tier": ["金卡 gold"], "customers": [3]})
+    >>> table(t, "members 会员") is t
+    True
+    >>> d = tempfile.mkdtemp()
+    >>> os.environ[TABLES_ENV] = d
+    >>> _ = table(t, "members 会员"); _ = table(t.head(0), "empty")
+    >>> sorted(p.name for p in Path(d).iterdir())
+    ['001.parquet', '002.parquet']
+    >>> pl.read_parquet_metadata(Path(d) / "001.parquet")["tierlib_table"]
+    'members 会员'
+    >>> del os.environ[TABLES_ENV]
+    """
+    import polars as pl
+
+    if not isinstance(df, pl.DataFrame):
+        raise TypeError(f"table {name!r}: a polars DataFrame is expected, not {type(df).__name__}")
+    folder = os.environ.get(TABLES_ENV)
+    if folder:
+        d = Path(folder)
+        n = sum(1 for p in d.glob("[0-9][0-9][0-9].parquet")) + 1
+        df.write_parquet(d / f"{n:03d}.parquet", metadata={"tierlib_table": str(name)})
+    return df
+
+
 def setup_notebook() -> None:
     """Set up a notebook's display for offline reports; call it in the notebook's first cell.
 
