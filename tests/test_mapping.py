@@ -148,12 +148,18 @@ def test_duplicate_headers_are_refused(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     ({"colums": {}}, "unknown key"),
-    ({"encoding": "big5"}, "is not one of utf-8"),
-    ({"columns": {"billing": "x"}}, "'billing' is not a panel column"),
-    ({"columns": {"billed": {"from": "x", "format": "%Y"}}}, "unknown key(s) ['format'] for a money column"),
-    ({"columns": {"line": {"from": "x", "values": {"卫星": "satellite"}}}}, "['satellite'] not allowed for line"),
+    ({"encoding": "big5"}, "mapping.encoding: 'big5' is not one of ['utf-8', 'utf-8-sig', 'gbk', 'gb18030']"),
+    ({"columns": {"billing": "x"}}, "mapping.columns: unknown panel column(s) ['billing'] (allowed: account_type,"),
+    ({"columns": {"billed": {"from": "x", "format": "%Y"}}}, "mapping.columns.billed: unknown key(s) ['format'] "
+                                                             "(allowed: factor, from)"),
+    ({"columns": {"line": {"from": "x", "values": {"卫星": "satellite"}}}},
+     "mapping.columns.line.values.卫星: 'satellite' is not one of ['mobile', 'fixed', 'broadband']"),
+    ({"columns": {"month": {"from": "m", "format": 5}}}, "mapping.columns.month.format: 5 is not of type 'string'"),
+    ({"columns": {"churned": {"from": "x", "true": [True]}}}, "mapping.columns.churned.true.0: True is not of type"),
+    ({"constants": {"line": "sat"}}, "mapping.constants.line: 'sat' is not one of"),
+    ({"keep": "地市"}, "mapping.keep: '地市' is not of type 'array'"),
     ({"columns": {"churned": {"from": "x", "true": ["1"], "false": ["1"]}}}, "both true and false"),
-    ({"columns": {"billed": {"from": "x", "factor": 0}}}, "is not a positive number"),
+    ({"columns": {"billed": {"from": "x", "factor": 0}}}, "mapping.columns.billed.factor: 0 is less than or equal"),
     ({"columns": {"billed": "x", "paid": "x"}}, "mapped to more than one panel column"),
     ({"columns": {"month": {"format": "%Y%m"}}}, "mapping with 'from'"),
 ])

@@ -149,7 +149,8 @@ def _csv(files: list[Path], ids: str) -> pl.DataFrame:
     return typed
 
 
-def read_panel(path: str | Path, *, lazy: bool = False, ids: str = "auto") -> pl.DataFrame | pl.LazyFrame:
+def read_panel(path: str | Path, *, lazy: bool = False, ids: str = "auto",
+               mapping=None) -> pl.DataFrame | pl.LazyFrame:
     """Read a panel from a parquet or CSV file, or a folder of them, with the contract's dtypes.
 
     Parameters
@@ -160,6 +161,10 @@ def read_panel(path: str | Path, *, lazy: bool = False, ids: str = "auto") -> pl
     ids : how a CSV's ``customer_id`` is read: ``"auto"`` (integers when every id is an
         integer written without leading zeros, which is how integer ids are written, else
         text, so ``007`` stays ``"007"``), ``"string"`` or ``"integer"``.
+    mapping : a warehouse export's column mapping (a YAML file's path, a dict or a
+        :class:`tierlib.mapping.PanelMapping`, docs/MAPPING.md): ``path`` is then read through
+        it (:func:`tierlib.mapping.read_mapped`: its encoding, column names, date formats and
+        codes) instead of as a panel file; ``ids`` does not apply (ids are read as written).
 
     Every CSV column is read as text and converted by the contract's kind of that column
     (dates ``YYYY-MM-DD``, money Float64, counts Int64, flags ``true``/``false``, text as
@@ -172,6 +177,8 @@ def read_panel(path: str | Path, *, lazy: bool = False, ids: str = "auto") -> pl
         disagree on columns or types (both named).
     PanelError : a CSV header naming a column twice; a CSV value that is not of its
         column's kind (column, value, line and customers).
+    tierlib.mapping.MappingError : with ``mapping``: a mapping breaking its schema (the path in
+        the file named), or a source value it cannot read (source column, values and rows).
 
     Examples
     --------
@@ -189,6 +196,11 @@ def read_panel(path: str | Path, *, lazy: bool = False, ids: str = "auto") -> pl
     """
     if ids not in ("auto", "string", "integer"):
         raise ValueError(f"ids must be 'auto', 'string' or 'integer', got {ids!r}")
+    if mapping is not None:
+        from tierlib.mapping import read_mapped
+
+        df = read_mapped(path, mapping)
+        return df.lazy() if lazy else df
     files = panel_files(path)
     if files[0].suffix.lower() == ".csv":
         df = _csv(files, ids)

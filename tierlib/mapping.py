@@ -26,29 +26,29 @@ the rows; nothing is dropped or coerced. The result still goes through :func:`ti
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import functools
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import polars as pl
 import yaml
 
+from tierlib.months import as_month
 from tierlib.panel import COLUMNS
 
 __all__ = ["ColumnSpec", "PanelMapping", "MappingError", "load_mapping", "apply_mapping", "read_raw", "read_mapped",
-           "ENCODINGS", "DEFAULT_TRUE", "DEFAULT_FALSE"]
+           "ENCODINGS", "DEFAULT_TRUE", "DEFAULT_FALSE", "mapping_schema"]
 
 #: encodings a warehouse export comes in (Python codec names; ``utf-8-sig`` drops a BOM)
 ENCODINGS = ("utf-8", "utf-8-sig", "gbk", "gb18030")
 #: a boolean column's codes when the mapping gives none (compared after stripping blanks)
 DEFAULT_TRUE = ("1", "true", "True", "TRUE", "Y", "y", "yes", "Yes", "是")
 DEFAULT_FALSE = ("0", "false", "False", "FALSE", "N", "n", "no", "No", "否")
-_TOP_KEYS = {"encoding", "separator", "columns", "constants", "keep", "description"}
-_SPEC_KEYS = {"date": {"from", "format", "to_month"}, "text": {"from", "values"},
-              "bool": {"from", "true", "false"}, "money": {"from", "factor"},
-              "count": {"from"}, "id": {"from"}}
 _ROWS_SHOWN = 5
 
 
@@ -90,51 +90,65 @@ def _fail(where: str, text: str) -> MappingError:
     return MappingError(f"{where}: {text}")
 
 
-def _spec(target: str, node: Any, where: str) -> ColumnSpec:
-    if target not in COLUMNS:
-        raise _fail(where, f"'{target}' is not a panel column (RULES.md §1: {', '.join(COLUMNS)})")
-    kind = COLUMNS[target].kind
+@functools.cache
+def mapping_schema() -> dict:
+    """The JSON Schema every mapping file is validated against (``tierlib/mapping_schema.yaml``)."""
+    return yaml.safe_load((Path(__file__).parent / "mapping_schema.yaml").read_text(encoding="utf-8"))
+
+
+def _plain(node: Any) -> Any:
+    """A YAML document as JSON data: ``true:``/``false:`` keys (YAML booleans) as the words, dates as
+    ``YYYY-MM-DD``, number keys of a code table as text."""
+    if isinstance(node, Mapping):
+        return {(str(k).lower() if isinstance(k, bool) else str(k) if isinstance(k, (int, float)) else k):
+                _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, dt.date):
+        return node.isoformat()
+    return node
+
+
+def _schema_errors(doc: Any, origin: str) -> None:
+    """Raise one MappingError naming the path in the file of the first schema violation."""
+    validator = jsonschema.Draft202012Validator(mapping_schema())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    if not errors:
+        return
+    e = jsonschema.exceptions.best_match(errors)
+    path = ".".join(str(p) for p in e.absolute_path)
+    where = f"{origin}.{path}" if path else origin
+    if e.validator == "additionalProperties" and isinstance(e.instance, Mapping):
+        allowed = sorted(e.schema.get("properties", {}))
+        unknown = sorted(str(k) for k in e.instance if k not in allowed)
+        what = "panel column(s)" if path == "columns" or path == "constants" else "key(s)"
+        raise _fail(where, f"unknown {what} {unknown} (allowed: {', '.join(allowed)})")
+    if e.validator == "required":
+        raise _fail(where, f"{e.message}: give the source column's name, or a mapping with 'from'")
+    hint = " (quote a code such as \"Y\" or \"yes\", which YAML reads as true)" if isinstance(e.instance, bool) else ""
+    raise _fail(where, f"{e.message}{hint}")
+
+
+def _spec(target: str, node: str | Mapping, where: str) -> ColumnSpec:
     if isinstance(node, str):
         return ColumnSpec(target, node)
-    if not isinstance(node, Mapping) or "from" not in node:
-        raise _fail(f"{where}.{target}", "give the source column's name, or a mapping with 'from'")
-    unknown = set(node) - _SPEC_KEYS[kind]
-    if unknown:
-        raise _fail(f"{where}.{target}", f"unknown key(s) {sorted(unknown)} for a {kind} column "
-                    f"(allowed: {', '.join(sorted(_SPEC_KEYS[kind]))})")
-    spec: dict[str, Any] = {"source": str(node["from"])}
-    if "format" in node:
-        spec["format"] = str(node["format"])
-    if "to_month" in node:
-        if not isinstance(node["to_month"], bool):
-            raise _fail(f"{where}.{target}.to_month", f"{node['to_month']!r} is not true or false")
-        spec["to_month"] = node["to_month"]
+    spec: dict[str, Any] = {"source": node["from"], "format": node.get("format"),
+                            "to_month": node.get("to_month", False), "factor": float(node.get("factor", 1.0))}
     if "values" in node:
-        if not isinstance(node["values"], Mapping) or not node["values"]:
-            raise _fail(f"{where}.{target}.values", "give a table of source code -> panel value")
-        spec["values"] = {str(k): str(v) for k, v in node["values"].items()}
-        allowed = COLUMNS[target].values
-        bad = sorted(v for v in spec["values"].values() if allowed is not None and v not in allowed)
-        if bad:
-            raise _fail(f"{where}.{target}.values", f"{bad} not allowed for {target} (allowed: {', '.join(allowed)})")
+        spec["values"] = dict(node["values"])
     for key in ("true", "false"):
         if key in node:
-            codes = node[key]
-            if not isinstance(codes, list) or not codes:
-                raise _fail(f"{where}.{target}.{key}", "give a list of source codes")
-            spec[key] = tuple(str(c) for c in codes)
+            spec[key] = tuple(str(c) for c in node[key])
     if set(spec.get("true", ())) & set(spec.get("false", ())):
         raise _fail(f"{where}.{target}", "a code is listed as both true and false")
-    if "factor" in node:
-        f = node["factor"]
-        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < float("inf"):
-            raise _fail(f"{where}.{target}.factor", f"{f!r} is not a positive number")
-        spec["factor"] = float(f)
     return ColumnSpec(target, **spec)
 
 
 def load_mapping(mapping: PanelMapping | Mapping | str | Path) -> PanelMapping:
     """Read and check a mapping (a YAML file, a dict, or a :class:`PanelMapping`).
+
+    The document is validated against :func:`mapping_schema`; a violation is a
+    :class:`MappingError` naming its path in the file.
 
     >>> m = load_mapping({"columns": {"customer_id": "用户ID", "month": {"from": "账期", "format": "%Y%m"},
     ...                               "join_month": "入网月", "billed": "出账金额"}})
@@ -143,7 +157,7 @@ def load_mapping(mapping: PanelMapping | Mapping | str | Path) -> PanelMapping:
     >>> load_mapping({"columns": {"bill": "出账金额"}})
     Traceback (most recent call last):
     ...
-    tierlib.mapping.MappingError: mapping.columns: 'bill' is not a panel column (RULES.md §1: ...)
+    tierlib.mapping.MappingError: mapping.columns: unknown panel column(s) ['bill'] (allowed: ...)
     """
     if isinstance(mapping, PanelMapping):
         return mapping
@@ -160,34 +174,24 @@ def load_mapping(mapping: PanelMapping | Mapping | str | Path) -> PanelMapping:
         doc = mapping
     if not isinstance(doc, Mapping):
         raise MappingError(f"{origin}: a mapping file is a YAML mapping with a 'columns' section")
-    unknown = set(doc) - _TOP_KEYS
-    if unknown:
-        raise _fail(origin, f"unknown key(s) {sorted(unknown)} (allowed: {', '.join(sorted(_TOP_KEYS))})")
-    cols = doc.get("columns")
-    if not isinstance(cols, Mapping) or not cols:
-        raise _fail(origin, "needs a 'columns' section: panel column -> source column")
-    specs = tuple(_spec(str(k), v, f"{origin}.columns") for k, v in cols.items())
+    doc = _plain(doc)
+    if isinstance(doc.get("encoding"), str):
+        doc["encoding"] = doc["encoding"].lower().replace("utf8", "utf-8").replace("_", "-")
+    _schema_errors(doc, origin)
+    specs = tuple(_spec(k, v, f"{origin}.columns") for k, v in doc["columns"].items())
     sources = [s.source for s in specs]
     twice = sorted({s for s in sources if sources.count(s) > 1})
     if twice:
         raise _fail(f"{origin}.columns", f"source column(s) {twice} mapped to more than one panel column")
-    encoding = str(doc.get("encoding", "utf-8")).lower().replace("_", "-")
-    encoding = {"utf8": "utf-8", "utf8-sig": "utf-8-sig"}.get(encoding, encoding)
-    if encoding not in ENCODINGS:
-        raise _fail(f"{origin}.encoding", f"'{doc.get('encoding')}' is not one of {', '.join(ENCODINGS)}")
+    encoding = doc.get("encoding", "utf-8")
     constants = dict(doc.get("constants") or {})
-    for k in constants:
-        if k not in COLUMNS:
-            raise _fail(f"{origin}.constants", f"'{k}' is not a panel column")
+    for k, v in constants.items():
         if k in {s.target for s in specs}:
             raise _fail(f"{origin}.constants", f"'{k}' is also mapped from a column")
-    keep = doc.get("keep") or []
-    if not isinstance(keep, list):
-        raise _fail(f"{origin}.keep", "give a list of source columns to carry along unchanged")
-    sep = str(doc.get("separator", ","))
-    if len(sep) != 1:
-        raise _fail(f"{origin}.separator", f"'{sep}' is not a single character")
-    return PanelMapping(specs, encoding, sep, constants, tuple(str(k) for k in keep), origin)
+        if COLUMNS[k].kind == "date":
+            constants[k] = as_month(v, name=f"{origin}.constants.{k}")
+    sep = doc.get("separator", ",")
+    return PanelMapping(specs, encoding, sep, constants, tuple(doc.get("keep") or ()), origin)
 
 
 def _one_line(e: BaseException) -> str:
@@ -224,8 +228,12 @@ def _column(df: pl.DataFrame, spec: ColumnSpec, origin: str) -> pl.Series:
                                f"date format, e.g. {{from: {src}, format: \"%Y%m\"}} (dates are never guessed)")
         else:
             timed = any(x in spec.format for x in ("%H", "%M", "%S", "%T", "%R"))
-            out = t.str.strptime(pl.Datetime if timed else pl.Date, spec.format, strict=False).cast(pl.Date)
-            _check(df, src, f"not a date in the format '{spec.format}'", given & out.is_null(), origin)
+            parsed = t.str.strptime(pl.Datetime if timed else pl.Date, spec.format, strict=False)
+            # exactly as named: a value must read back the same in the format (03/04/2024 is
+            # not 3/4/2024 under %m/%d, 24 is not a year under %Y); nothing is guessed
+            _check(df, src, f"not a date in the format '{spec.format}' (zero-padded fields; "
+                   "%-m / %-d for unpadded ones)", given & parsed.dt.strftime(spec.format).ne_missing(t), origin)
+            out = parsed.cast(pl.Date)
         if spec.to_month:
             out = out.dt.truncate("1mo")
     elif spec.kind in ("money", "count"):
@@ -307,38 +315,27 @@ def _csv(path: Path, m: PanelMapping) -> pl.DataFrame:
 
 def read_raw(src: str | Path, mapping: PanelMapping | Mapping | str | Path) -> pl.DataFrame:
     """The source rows as the warehouse wrote them: a CSV (text, in the mapping's encoding) or
-    parquet file, or a folder of them (read in name order and stacked).
+    parquet file, or a folder of them (:func:`tierlib.io.panel_files`: name order, ``.*`` and
+    ``_*`` skipped, one format per folder), stacked.
 
-    CSV values stay text, so that every value is parsed by the mapping and nothing is guessed.
+    CSV values stay text, so that every value is parsed by the mapping and nothing is guessed;
+    parquet files are read as :func:`tierlib.io.scan_parquet_panel` reads a panel's files.
     """
+    from tierlib.io import panel_files, scan_parquet_panel
+
     m = load_mapping(mapping)
-    path = Path(src)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".parquet"))
-        if not files:
-            raise MappingError(f"{path}: the folder holds no .csv or .parquet file")
-    elif path.exists():
-        files = [path]
-    else:
-        raise MappingError(f"{path} does not exist")
-    frames = []
-    for f in files:
-        if f.suffix.lower() == ".csv":
-            frames.append(_csv(f, m))
-            continue
-        try:
-            frames.append(pl.read_parquet(f))
-        except (pl.exceptions.PolarsError, OSError) as e:
-            raise MappingError(f"{f}: not a readable parquet file ({_one_line(e)})") from None
+    try:
+        files = panel_files(src)
+    except FileNotFoundError:
+        raise MappingError(f"{src} does not exist") from None
+    if files[0].suffix.lower() == ".parquet":
+        return scan_parquet_panel(files).collect()
+    frames = [_csv(f, m) for f in files]
     first = frames[0]
     for f, fr in zip(files[1:], frames[1:]):
         if fr.columns != first.columns:
             raise MappingError(f"{f}: its columns differ from {files[0].name}'s "
                                f"({sorted(set(fr.columns) ^ set(first.columns))})")
-    if len(frames) == 1:
-        return first
-    if any(fr.schema != first.schema for fr in frames):  # parquet files typed differently: as text
-        frames = [fr.select(pl.all().cast(pl.String)) for fr in frames]
     return pl.concat(frames, how="vertical")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["PanelError", "validate", "of_carrier", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES", "RANKS",
+__all__ = ["PanelError", "validate", "check_all", "of_carrier", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES", "RANKS",
            "MAX_MONEY", "MAX_COUNT"]
 
 LINES = ("mobile", "fixed", "broadband")
@@ -97,10 +97,12 @@ class PanelError(ValueError):
         super().__init__(msg)
 
 
-def _check_types(schema: pl.Schema) -> None:
+def _type_problems(schema: pl.Schema) -> list[tuple[str, str]]:
+    """(column, rule) for every required column missing and every column of the wrong type."""
+    out = []
     for name, col in COLUMNS.items():
         if col.required and name not in schema:
-            raise PanelError(name, "required column is missing")
+            out.append((name, "required column is missing"))
         if name not in schema:
             continue
         dtype = schema[name]
@@ -117,7 +119,13 @@ def _check_types(schema: pl.Schema) -> None:
         if not ok:
             want = {"id": "string or integer", "date": "Date (1st of month)", "money": "number (yuan)",
                     "count": "integer", "text": "string", "bool": "boolean"}[col.kind]
-            raise PanelError(name, f"wrong type {dtype}, expected {want}")
+            out.append((name, f"wrong type {dtype}, expected {want}"))
+    return out
+
+
+def _check_types(schema: pl.Schema) -> None:
+    for name, rule in _type_problems(schema)[:1]:
+        raise PanelError(name, rule)
 
 
 def _rules(schema: pl.Schema) -> list[tuple[str, str, pl.Expr]]:
@@ -145,6 +153,8 @@ def _rules(schema: pl.Schema) -> list[tuple[str, str, pl.Expr]]:
             allowed = ", ".join(col.values)
             rules.append((name, f"unknown value (allowed: {allowed})",
                           c.is_not_null() & ~c.cast(pl.String).is_in(list(col.values))))
+    if not {"customer_id", "month", "join_month"} <= set(schema):
+        return rules  # (check_all on a panel missing one: the rules across rows cannot be read)
     t = month.dt.year().cast(pl.Int32) * 12 + month.dt.month().cast(pl.Int32)
     rules += [
         ("join_month", "join_month differs between rows of one customer",
@@ -162,20 +172,69 @@ def _rules(schema: pl.Schema) -> list[tuple[str, str, pl.Expr]]:
     return rules
 
 
+def _broken(lf: pl.LazyFrame, schema: pl.Schema) -> list[tuple[str, str, int, int, list]]:
+    """(column, rule, rows, customers, up to five example customers) of every broken row rule,
+    in :func:`_rules` order, from one ``select`` over the panel."""
+    rules = _rules(schema)
+    if not rules:
+        return []
+    has_id = "customer_id" in schema
+    cid = pl.col("customer_id") if has_id else pl.lit(None, dtype=pl.String)
+    exprs = []
+    for i, (_, _, e) in enumerate(rules):
+        f = e.fill_null(False)
+        exprs += [f.sum().alias(f"n{i}"), cid.filter(f).n_unique().alias(f"u{i}"),
+                  cid.filter(f).unique(maintain_order=True).head(5).implode().alias(f"c{i}")]
+    row = lf.select(exprs).collect().row(0, named=True)
+    return [(column, rule, row[f"n{i}"], row[f"u{i}"] if has_id else 0, row[f"c{i}"] if has_id else [])
+            for i, (column, rule, _) in enumerate(rules) if row[f"n{i}"]]
+
+
 def _check_rows(lf: pl.LazyFrame, schema: pl.Schema) -> None:
     """Raise a :class:`PanelError` on the first broken row rule (in :func:`_rules` order)."""
-    rules = _rules(schema)
-    flags = lf.select(
-        pl.col("customer_id"),
-        *[e.fill_null(False).alias(f"_r{i}") for i, (_, _, e) in enumerate(rules)],
-    )
-    counts = flags.select(pl.all().exclude("customer_id").sum()).collect().row(0, named=True)
-    for i, (column, rule, _) in enumerate(rules):
-        n = counts[f"_r{i}"]
-        if n:
-            bad = (flags.filter(pl.col(f"_r{i}")).select(pl.col("customer_id").unique(maintain_order=True))
-                   .head(5).collect().to_series().to_list())
-            raise PanelError(column, rule, bad, n)
+    for column, rule, n, _, bad in _broken(lf, schema)[:1]:
+        raise PanelError(column, rule, bad, n)
+
+
+def check_all(panel: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Every rule of RULES.md §1 a panel breaks, as one table (empty when the panel is valid).
+
+    :func:`validate` stops at the first broken rule; this reports all of them in one run: a
+    missing required column and a column of the wrong type (``rows`` is then every row), then
+    every row rule on the columns that can be read, all computed in one pass over the panel.
+
+    Returns
+    -------
+    DataFrame with ``column``, ``rule``, ``rows`` (rows breaking it), ``customers`` (distinct
+    customers among them) and ``examples`` (up to five of their ids, comma-separated, in panel
+    order).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> p = pl.DataFrame({"customer_id": ["a", "a", "b"], "month": [dt.date(2024, 1, 1), dt.date(2024, 1, 1),
+    ...                   dt.date(2024, 1, 15)], "join_month": [dt.date(2024, 1, 1)] * 3, "billed": [1.0, -2.0, -3.0]})
+    >>> check_all(p).select("column", "rows", "examples").rows()
+    [('month', 1, 'b'), ('billed', 2, 'a, b'), ('month', 2, 'a')]
+    >>> check_all(p.filter(pl.col("billed") > 0)).height
+    0
+    """
+    if not isinstance(panel, (pl.DataFrame, pl.LazyFrame)):
+        raise TypeError(f"panel must be a polars DataFrame or LazyFrame, got {type(panel).__name__}")
+    lf = panel.lazy()
+    schema = lf.collect_schema()
+    typed = _type_problems(schema)
+    out = []
+    if typed:
+        height, n_cust = lf.select(pl.len(), pl.col("customer_id").n_unique() if "customer_id" in schema
+                                   else pl.lit(0)).collect().row(0)
+        out = [(c, r, height, n_cust, []) for c, r in typed]
+        schema = pl.Schema({k: v for k, v in schema.items() if k not in {c for c, _ in typed}})
+    out += _broken(lf, schema)
+    return pl.DataFrame([(c, r, n, u, ", ".join(map(str, ex)) + (", ..." if u > len(ex) else ""))
+                         for c, r, n, u, ex in out],
+                        schema={"column": pl.String, "rule": pl.String, "rows": pl.Int64,
+                                "customers": pl.Int64, "examples": pl.String}, orient="row")
 
 
 def _unsorted() -> pl.Expr:

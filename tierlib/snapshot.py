@@ -16,7 +16,7 @@ import polars as pl
 from tierlib.months import as_month, month_index
 from tierlib.panel import PanelError, validate
 
-__all__ = ["from_snapshot", "SNAPSHOT_KEYS"]
+__all__ = ["from_snapshot", "SNAPSHOT_KEYS", "history_support", "require_history"]
 
 #: Keys of ``columns`` with a meaning of their own; any other key must be a panel column
 #: (RULES.md §1, e.g. ``brand``, ``line``, ``province``) and is copied to every month.
@@ -258,3 +258,48 @@ def from_snapshot(
     front = ["customer_id", "month", "join_month", "billed"]
     panel = panel.select(*front, *[c for c in panel.columns if c not in front and not c.startswith("_")])
     return validate(panel)
+
+
+def history_support(panel: pl.DataFrame | pl.LazyFrame) -> str | None:
+    """What the panel cannot support, in one line, when churn is not observed over time; else None.
+
+    Fitting churn (:func:`tierlib.churn.fit_churn`) and estimating drop effects
+    (:func:`tierlib.churn.drop_effect`) learn from customers who left in some month after a
+    tier change, against those who stayed: they need churn observed in several months. A panel
+    spread from a one-row-per-customer snapshot (:func:`from_snapshot`) has every leaver leave
+    in its one snapshot month, so it supports rating and comparing schemes at that month, not
+    churn. One pass over ``month`` and ``churned``.
+
+    >>> import datetime as dt
+    >>> snap = pl.DataFrame({"id": ["a", "b"], "tenure": ["14", "3"], "fee": ["99", "20"], "left": ["No", "Yes"]})
+    >>> p = from_snapshot(snap, columns={"customer_id": "id", "tenure": "tenure", "monthly": "fee",
+    ...                                  "churn": "left"}, as_of="2024-12")
+    >>> print(history_support(p))  # doctest: +NORMALIZE_WHITESPACE
+    every churn flag of this panel falls in one month (2024-12), as in a one-row-per-customer snapshot: it
+    supports rating and comparing schemes at 2024-12, not churn fitting or drop effects, which need churn
+    observed month by month after tier changes (a monthly panel with leavers in several months)
+    >>> history_support(p.with_columns(churned=pl.lit(False))).split(":")[0]
+    'no customer of this panel leaves (churned is never true)'
+    """
+    lf = panel.lazy()
+    if "churned" not in lf.collect_schema():
+        n_churn_months = 0
+    else:
+        left = pl.col("month").filter(pl.col("churned").fill_null(False))
+        n_churn_months, first = lf.select(left.n_unique().alias("n"), left.min().alias("first")).collect().row(0)
+    can = "it supports rating and comparing schemes"
+    need = ("not churn fitting or drop effects, which need churn observed month by month after tier "
+            "changes (a monthly panel with leavers in several months)")
+    if n_churn_months == 0:
+        return f"no customer of this panel leaves (churned is never true): {can}, {need}"
+    if n_churn_months == 1:
+        return (f"every churn flag of this panel falls in one month ({first:%Y-%m}), as in a "
+                f"one-row-per-customer snapshot: {can} at {first:%Y-%m}, {need}")
+    return None
+
+
+def require_history(panel: pl.DataFrame | pl.LazyFrame, what: str) -> None:
+    """Raise a ValueError saying :func:`history_support`'s line before ``what`` computes anything."""
+    why = history_support(panel)
+    if why is not None:
+        raise ValueError(f"{what}: {why}")

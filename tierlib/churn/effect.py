@@ -207,6 +207,8 @@ def drop_effect(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.La
     >>> eff.n_below > 0 and eff.n_above > 0 and len(eff.assumptions) > 3
     True
     """
+    from tierlib.snapshot import require_history  # a snapshot panel says what it cannot support
+    require_history(panel, "drop_effect")
     if window < 1 or bandwidth <= 0 or n_boot < 1 or not 0 < level < 1:
         raise ValueError("need window >= 1, bandwidth > 0, n_boot >= 1 and 0 < level < 1")
     ev_frame = rerating_events(panel, ledger, window=window)

@@ -196,6 +196,8 @@ def fit_churn(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.Lazy
     >>> sorted(fit.periods), sorted(fit.metrics)[:3], len(fit.refits)
     (['calibration', 'test', 'train'], ['brier', 'churn_rate', 'ece'], 5)
     """
+    from tierlib.snapshot import require_history  # a snapshot panel says what it cannot support
+    require_history(panel, "fit_churn")
     if n_refit < 0:
         raise ValueError(f"n_refit must be >= 0, got {n_refit}")
     feats = churn_features(panel, ledger, k=k, horizon=horizon, margin=margin)
