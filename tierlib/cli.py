@@ -1,4 +1,4 @@
-"""Command line: ``tierlib rate | explain | schemes | card | validate | synth | report``.
+"""Command line: ``tierlib rate | explain | schemes | card | validate | import | synth | report``.
 
 User mistakes (bad panel, unknown scheme, missing file) print one readable line and exit 2;
 only a bug in tierlib itself shows a traceback.
@@ -96,14 +96,21 @@ def cmd_rate(a: argparse.Namespace) -> int:
 
     if _out_of_core(a):
         return cmd_rate_partitioned(a)
+    if a.out and Path(a.out).suffix == ".xlsx":  # a sheet per scheme (tierlib.cli_panel)
+        from tierlib.cli_panel import rate_to_workbook
+
+        ledger = rate_to_workbook(a, _schemes_arg(a.scheme))
+        with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True):
+            print(_summary(ledger))
+        return 0
     if a.out:  # refuse a bad output before the work
         from tierlib.outputs import check_output, check_target
 
         check_output(a.out, [a.panel])
         if Path(a.out).suffix not in (".csv", ".parquet"):
-            raise UserError(f"{a.out}: unknown output format '{Path(a.out).suffix}' (use .parquet or .csv)")
+            raise UserError(f"{a.out}: unknown output format '{Path(a.out).suffix}' (use .parquet, .csv or .xlsx)")
         check_target(a.out, overwrite=a.overwrite)
-    ledger = tierlib.rate(read_panel(a.panel), _schemes_arg(a.scheme))
+    ledger = tierlib.rate(read_panel(a.panel, mapping=a.map), _schemes_arg(a.scheme))
     if a.out:
         write_frame(ledger, a.out, inputs=[a.panel], overwrite=a.overwrite)
         print(f"wrote {ledger.height:,} ledger rows ({ledger['scheme'].n_unique()} schemes) to {a.out}")
@@ -115,7 +122,7 @@ def cmd_rate(a: argparse.Namespace) -> int:
 def cmd_explain(a: argparse.Namespace) -> int:
     import tierlib
 
-    panel = read_panel(a.panel, lazy=True)
+    panel = read_panel(a.panel, lazy=True, mapping=a.map)
     cid = a.customer
     if panel.collect_schema().get("customer_id") in (pl.Int64, pl.Int32, pl.UInt32, pl.UInt64):
         try:
@@ -148,12 +155,10 @@ def cmd_card(a: argparse.Namespace) -> int:
 
 
 def cmd_validate(a: argparse.Namespace) -> int:
-    import tierlib
+    """Every broken rule in one run, as a table (exit 1), else ``ok`` (tierlib.cli_panel)."""
+    from tierlib.cli_panel import cmd_validate as validate_all
 
-    panel = tierlib.validate(read_panel(a.panel))
-    print(f"ok: {panel.height:,} rows, {panel['customer_id'].n_unique():,} customers, "
-          f"{panel['month'].min()} .. {panel['month'].max()}")
-    return 0
+    return validate_all(a)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rate", help="rate a panel under one or more schemes")
     r.add_argument("panel", help="panel file (.parquet, .csv) or directory of parquet files")
     r.add_argument("--scheme", "-s", action="append", help="scheme id (repeat or comma-separate; default all)")
-    r.add_argument("--out", "-o", help="ledger output (.parquet or .csv), or a directory: rate the "
+    r.add_argument("--out", "-o", help="ledger output (.parquet, .csv, or .xlsx: a sheet per scheme), "
+                   "or a directory: rate the "
                    "panel partition by partition into DIR/<scheme>/part-*.parquet (out of core)")
     r.add_argument("--partitions", "-p", type=int, help="number of customer partitions for --out DIR "
                    "(default: about 4 M panel rows each)")
@@ -182,11 +188,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("scheme")
     c.add_argument("--as-of", help="show the parameters in force in this month (YYYY-MM, YYYYMM)")
     c.set_defaults(func=cmd_card)
-    v = sub.add_parser("validate", help="check a panel against the data contract")
+    v = sub.add_parser("validate", help="check a panel against the data contract: every broken rule "
+                       "in one table (exit 1 when any)")
     v.add_argument("panel")
     v.set_defaults(func=cmd_validate)
+    _warehouse_commands(sub)
     _optional_commands(sub)
     return ap
+
+
+def _warehouse_commands(sub: argparse._SubParsersAction) -> None:
+    """``import`` and ``--map`` on rate / explain / validate (bodies in tierlib.cli_panel)."""
+    from tierlib.cli_panel import add_arguments
+
+    add_arguments(sub)
 
 
 def _optional_commands(sub: argparse._SubParsersAction) -> None:
