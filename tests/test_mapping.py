@@ -195,3 +195,38 @@ def test_money_factor_fen_to_yuan():
     m = {"columns": {"customer_id": "id", "month": {"from": "m", "format": "%Y%m"},
                      "join_month": {"from": "j", "format": "%Y%m"}, "billed": {"from": "b", "factor": 0.01}}}
     assert apply_mapping(raw, m)["billed"].to_list() == [88.5]
+
+
+def test_the_issues_mapping_text_loads_as_written(tmp_path):
+    # unquoted `true:` / `false:` keys are YAML booleans; the mapping of issue 12 must still read
+    f = tmp_path / "mapping.yaml"
+    f.write_text('encoding: gbk\ncolumns:\n  customer_id: 用户ID\n  month: {from: 账期, format: "%Y%m"}\n'
+                 '  join_month: {from: 入网时间, format: "%Y%m%d", to_month: true}\n  billed: 出账金额\n'
+                 '  paid: 实收金额\n  brand: {from: 品牌, values: {全球通: gotone, 动感地带: mzone, 神州行: easyown}}\n'
+                 '  suspensions: 欠费停机次数\n  churned: {from: 是否离网, true: ["1", "是", "Y"], false: ["0", "否", "N"]}\n',
+                 encoding="utf-8")
+    m = load_mapping(f)
+    churned = next(c for c in m.columns if c.target == "churned")
+    assert churned.true == ("1", "是", "Y") and churned.false == ("0", "否", "N")
+    assert read_mapped(export(tmp_path), f)["churned"].to_list() == [False, False, False, False, True]
+
+
+@pytest.mark.parametrize("value, fmt", [
+    ("03/04/24", "%m/%d/%Y"),  # a two-digit year is not %Y (it is not the year 24)
+    ("3/4/2024", "%m/%d/%Y"),  # %m and %d are zero-padded; %-m/%-d say unpadded
+    ("2011-9-15 10:31:00", "%Y-%m-%d %H:%M:%S"),
+])
+def test_a_date_must_read_back_in_its_format(value, fmt):
+    raw = pl.DataFrame({"id": ["a"], "m": ["202403"], "j": [value], "b": ["1"]})
+    m = {"columns": {"customer_id": "id", "month": {"from": "m", "format": "%Y%m"},
+                     "join_month": {"from": "j", "format": fmt, "to_month": True}, "billed": "b"}}
+    with pytest.raises(MappingError, match=rf"source column 'j' .*not a date in the format '{fmt}'.*\['{value}'\]"):
+        apply_mapping(raw, m)
+
+
+def test_unpadded_dates_with_dash_flags():
+    raw = pl.DataFrame({"id": ["a", "a"], "m": ["3/1/2024", "12/1/2024"], "j": ["3/4/2020"] * 2, "b": ["1", "2"]})
+    m = {"columns": {"customer_id": "id", "month": {"from": "m", "format": "%-m/%-d/%Y"},
+                     "join_month": {"from": "j", "format": "%-m/%-d/%Y", "to_month": True}, "billed": "b"}}
+    assert apply_mapping(raw, m).select("month", "join_month").rows() == [
+        (D(2024, 3, 1), D(2020, 3, 1)), (D(2024, 12, 1), D(2020, 3, 1))]

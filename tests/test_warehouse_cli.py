@@ -15,8 +15,7 @@ from polars.testing import assert_frame_equal
 
 import tierlib
 from tierlib.cli import main
-from tierlib.mapping import mapping_schema
-from tierlib.panel import COLUMNS, check_all
+from tierlib.panel import COLUMNS
 
 D = dt.date
 
@@ -184,6 +183,8 @@ def five_broken() -> pl.DataFrame:
 
 
 def test_check_all_lists_five_broken_rules_with_counts_and_customers():
+    from tierlib.panel import check_all
+
     report = check_all(five_broken())
     got = {(r["column"], r["rule"].split(" (")[0]): (r["rows"], r["customers"], r["examples"])
            for r in report.iter_rows(named=True)}
@@ -207,6 +208,8 @@ def test_validate_reports_every_broken_rule_in_one_run(tmp_path, capsys):
 
 
 def test_missing_and_mistyped_columns_are_reported_with_the_row_rules():
+    from tierlib.panel import check_all
+
     p = five_broken().drop("join_month").with_columns(pl.col("billed").cast(pl.String))
     report = check_all(p.with_columns(suspensions=pl.lit(-1)))
     assert report.select("column", "rule").rows()[:2] == [
@@ -255,6 +258,8 @@ def test_rate_refuses_a_ledger_larger_than_a_sheet_before_rating(tmp_path, capsy
 
 
 def test_the_schema_file_agrees_with_the_panel_contract():
+    from tierlib.mapping import mapping_schema
+
     schema = mapping_schema()
     cols = schema["properties"]["columns"]["properties"]
     assert list(cols) == list(COLUMNS) and list(schema["properties"]["constants"]["properties"]) == [
