@@ -122,3 +122,14 @@ def test_a_folder_skips_hidden_and_underscore_entries_and_refuses_mixed_formats(
         read_panel(d)
     with pytest.raises(FileNotFoundError, match="panel not found"):
         read_panel(tmp_path / "none.csv")
+
+
+def test_a_gbk_value_in_a_panel_csv_is_named_not_replaced(tmp_path):
+    # the first rows are ASCII, a later brand is GBK: never read as replacement characters
+    rows = ["customer_id,month,join_month,billed,brand"] + [f"{i},2024-01-01,2024-01-01,5,x" for i in range(20000)]
+    p = tmp_path / "export.csv"
+    p.write_bytes(("\n".join(rows) + "\n").encode() + "20001,2024-01-01,2024-01-01,5,全球通\n".encode("gbk"))
+    with pytest.raises(PanelFileError, match=r"export.csv: not UTF-8 text; .*--map mapping.yaml"):
+        read_panel(p)
+    p.write_bytes(("\n".join(rows[:3]) + "\n").encode("utf-8-sig") + "20001,2024-01-01,2024-01-01,5,全球通\n".encode())
+    assert read_panel(p)["brand"].to_list() == ["x", "x", "全球通"]

@@ -88,7 +88,9 @@ def _header(f: Path) -> list[str]:
         with open(f, newline="", encoding="utf-8-sig") as fh:
             names = next(csv.reader(fh), [])
     except (OSError, UnicodeDecodeError) as e:
-        raise PanelFileError(f"{f}: cannot read the CSV header ({e})") from None
+        hint = ("; a GBK / GB18030 warehouse export is read through a column mapping with its encoding "
+                "(--map mapping.yaml, docs/MAPPING.md)") if isinstance(e, UnicodeDecodeError) else ""
+        raise PanelFileError(f"{f}: cannot read the CSV header ({e}){hint}") from None
     if not names:
         raise PanelFileError(f"{f}: empty CSV file (no header)")
     for name in dict.fromkeys(names):
@@ -120,8 +122,13 @@ def _csv(files: list[Path], ids: str) -> pl.DataFrame:
     frames = []
     for f in files:
         names = _header(f)
-        try:
-            raw = pl.read_csv(f, schema={n: pl.String for n in names}, encoding="utf8-lossy")
+        try:  # strict UTF-8: a GBK byte is an error naming the file, never a replacement character
+            raw = pl.read_csv(f, schema={n: pl.String for n in names}, encoding="utf8")
+        except pl.exceptions.ComputeError as e:
+            if "utf-8" not in str(e).lower() and "utf8" not in str(e).lower():
+                raise PanelFileError(f"{f}: not a readable CSV file ({str(e).splitlines()[0]})") from None
+            raise PanelFileError(f"{f}: not UTF-8 text; read a GBK / GB18030 warehouse export through a "
+                                 "column mapping with its encoding (--map mapping.yaml, docs/MAPPING.md)") from None
         except pl.exceptions.PolarsError as e:
             raise PanelFileError(f"{f}: not a readable CSV file ({str(e).splitlines()[0]})") from None
         if "customer_id" in raw.columns and raw["customer_id"].dtype == pl.String:
