@@ -17,6 +17,9 @@ import tierlib
 from tierlib.cli import main
 from tierlib.panel import COLUMNS
 
+from .test_mapping import HEADER
+from .test_mapping import ROWS as MAPPING_ROWS
+
 D = dt.date
 
 #: the mapping exactly as issue 12 writes it (unquoted YAML ``true:`` / ``false:`` keys)
@@ -33,15 +36,7 @@ columns:
   suspensions: 欠费停机次数
   churned: {{from: 是否离网, true: ["1", "是", "Y"], false: ["0", "否", "N"]}}
 """
-HEADER = "用户ID,账期,入网时间,出账金额,实收金额,品牌,欠费停机次数,是否离网"
-ROWS = [
-    "13800000001,202501,20110915,88.50,88.50,全球通,0,否",
-    "13800000001,202502,20110915,90,80.25,全球通,1,0",
-    "13800000001,202503,20110915,95.10,95.10,全球通,0,N",
-    "13900000002,202502,20250203,38,38,动感地带,0,否",
-    "13900000002,202503,20250203,40,40,动感地带,0,是",
-    "13700000003,202503,20190101,18,0,神州行,2,Y",
-]
+ROWS = [*MAPPING_ROWS, "13700000003,202503,20190101,18,0,神州行,2,Y"]  # the export of tests/test_mapping.py
 EXPECTED = pl.DataFrame({
     "customer_id": ["13700000003"] + ["13800000001"] * 3 + ["13900000002"] * 2,
     "month": [D(2025, 3, 1), D(2025, 1, 1), D(2025, 2, 1), D(2025, 3, 1), D(2025, 2, 1), D(2025, 3, 1)],
