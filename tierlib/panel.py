@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["PanelError", "validate", "check_all", "of_carrier", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES", "RANKS",
-           "MAX_MONEY", "MAX_COUNT"]
+__all__ = ["PanelError", "validate", "check_all", "of_carrier", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES",
+           "RANKS", "MAX_MONEY", "MAX_COUNT"]
 
 LINES = ("mobile", "fixed", "broadband")
 SEGMENTS = ("personal", "enterprise")
