@@ -287,3 +287,18 @@ def test_the_example_export_is_what_its_script_writes(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert mod.write(tmp_path / "e.csv").read_bytes() == (docs / "export_gbk.csv").read_bytes()
+
+
+def test_check_all_agrees_with_validate_in_any_row_order():
+    from tierlib.panel import PanelError, check_all
+
+    p = five_broken()
+    report = check_all(p)
+    shuffled = check_all(p.sample(fraction=1.0, shuffle=True, seed=3))
+    assert shuffled.drop("examples").equals(report.drop("examples"))
+    first = report.row(0, named=True)
+    with pytest.raises(PanelError) as e:
+        tierlib.validate(p)
+    assert (e.value.column, e.value.rule, e.value.n_rows) == (first["column"], first["rule"], first["rows"])
+    ok = p.filter(pl.col("customer_id") == "z")
+    assert check_all(ok).height == 0 and check_all(EXPECTED).height == 0

@@ -180,14 +180,19 @@ def _broken(lf: pl.LazyFrame, schema: pl.Schema) -> list[tuple[str, str, int, in
         return []
     has_id = "customer_id" in schema
     cid = pl.col("customer_id") if has_id else pl.lit(None, dtype=pl.String)
-    exprs = []
-    for i, (_, _, e) in enumerate(rules):
-        f = e.fill_null(False)
-        exprs += [f.sum().alias(f"n{i}"), cid.filter(f).n_unique().alias(f"u{i}"),
-                  cid.filter(f).unique(maintain_order=True).head(5).implode().alias(f"c{i}")]
-    row = lf.select(exprs).collect().row(0, named=True)
-    return [(column, rule, row[f"n{i}"], row[f"u{i}"] if has_id else 0, row[f"c{i}"] if has_id else [])
-            for i, (column, rule, _) in enumerate(rules) if row[f"n{i}"]]
+    # each rule's flag once (one pass), then counts and examples only of the broken rules
+    flags = lf.select(cid.alias("_cid"), *[e.fill_null(False).alias(f"_r{i}") for i, (_, _, e) in enumerate(rules)]
+                      ).collect()
+    counts = flags.select(pl.all().exclude("_cid").sum()).row(0)
+    broken = [i for i, n in enumerate(counts) if n]
+    if not broken:
+        return []
+    c = pl.col("_cid")
+    ex = flags.select(*[c.filter(pl.col(f"_r{i}")).n_unique().alias(f"u{i}") for i in broken],
+                      *[c.filter(pl.col(f"_r{i}")).unique(maintain_order=True).head(5).implode().alias(f"c{i}")
+                        for i in broken]).row(0, named=True)
+    return [(rules[i][0], rules[i][1], counts[i], ex[f"u{i}"] if has_id else 0, ex[f"c{i}"] if has_id else [])
+            for i in broken]
 
 
 def _check_rows(lf: pl.LazyFrame, schema: pl.Schema) -> None:
@@ -230,7 +235,8 @@ def check_all(panel: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
                                    else pl.lit(0)).collect().row(0)
         out = [(c, r, height, n_cust, []) for c, r in typed]
         schema = pl.Schema({k: v for k, v in schema.items() if k not in {c for c, _ in typed}})
-    out += _broken(lf, schema)
+    if typed or _screen(lf, schema) != (True, False):  # a sorted panel no screen flags breaks no rule
+        out += _broken(lf, schema)
     return pl.DataFrame([(c, r, n, u, ", ".join(map(str, ex)) + (", ..." if u > len(ex) else ""))
                          for c, r, n, u, ex in out],
                         schema={"column": pl.String, "rule": pl.String, "rows": pl.Int64,
