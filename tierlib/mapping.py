@@ -17,7 +17,8 @@ is read from it::
       suspensions: 欠费停机次数
       churned: {from: 是否离网, true: ["1", "是", "Y"], false: ["0", "否", "N"]}
 
-The schema is in ``docs/MAPPING.md``. Every value is parsed exactly as the mapping says: a date
+The schema is written in ``tierlib/mapping_schema.yaml`` (JSON Schema, checked with jsonschema;
+:func:`mapping_schema`) and explained in ``docs/MAPPING.md``. Every value is parsed exactly as the mapping says: a date
 by the format it names (never guessed), a number as a number, a code by the table it gives. A
 value that does not parse is a :class:`MappingError` naming the source column, the values and
 the rows; nothing is dropped or coerced. The result still goes through :func:`tierlib.validate`.
