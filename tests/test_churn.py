@@ -142,6 +142,17 @@ def test_near_drop_rejects_bad_settings(vip_ledger):
         near_drop(led.drop("to_keep"))
 
 
+def test_near_drop_and_rerating_events_read_the_ledgers_floor_and_rerated(vip_ledger):
+    """Issue 11 item 1: the floor and the re-rating month come from the ledger, not rebuilt."""
+    p, led = vip_ledger
+    with pytest.raises(ValueError, match="lacks column.*floor"):
+        near_drop(led.drop("floor"))
+    with pytest.raises(ValueError, match="lacks column.*rerated"):
+        rerating_events(p, led.drop("rerated"))
+    ev = rerating_events(p, led)
+    assert ev.height == led.filter(pl.col("rerated")).height > 0
+
+
 # --- 2. features, model, fit ----------------------------------------------------------------
 
 def test_features_values_on_a_hand_built_panel():
