@@ -386,7 +386,9 @@ def test_churn_charts_order_tiers_from_the_table_and_share_the_chart_guard(fit):
         .otherwise(pl.col("scheme"))))
     spec = charts.expected_by_tier(renamed).to_dict()
     labels = spec["layer"][0]["encoding"]["y"]["sort"]
-    vip = [x.split(" · ")[1] for x in labels if x.startswith("unicom_vip[gold=350]")]
+    # labels are the table's tier_label ("silver 银卡"): id first
+    vip = [x.split(" · ")[1].split(" ")[0] for x in labels if x.startswith("unicom_vip[gold=350]")]
+    assert any("银卡" in x or "金卡" in x for x in labels)
     ladder = tierlib.load_scheme("unicom_vip").ladder
     assert vip == sorted(vip, key=ladder.index) and len(vip) > 1
 
