@@ -18,7 +18,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 import tierlib
 from tierlib.churn import (FEATURES, ChurnModel, churn_features, drop_effect, expected_churn,
-                           fit_churn, near_drop, rate_own_carrier, reform_churn_cost,
+                           fit_churn, near_drop, reform_churn_cost,
                            reform_churn_cost_ledgers, rerating_events, retention_list)
 from tierlib.churn.effect import MIN_EVENTS
 from tierlib.churn.rd import local_rate
@@ -57,7 +57,7 @@ def hazard_truth(truth: pl.DataFrame, rows: pl.DataFrame, k: int) -> float:
 @pytest.fixture(scope="session")
 def synth():
     panel, truth = make_panel(N_MODEL, MONTHS, seed=MODEL_SEED)
-    return panel, truth, rate_own_carrier(panel, list(MAIN_SCHEME.values()))
+    return panel, truth, tierlib.rate(panel, list(MAIN_SCHEME.values()), own_carrier=True)
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +71,7 @@ def fit(synth):
 def short():
     """A 24-month panel: training months before any re-rating, few events at the floor."""
     panel, truth = make_panel(N_SHORT, SHORT_MONTHS, seed=SHORT_SEED)
-    ledger = rate_own_carrier(panel, list(MAIN_SCHEME.values()))
+    ledger = tierlib.rate(panel, list(MAIN_SCHEME.values()), own_carrier=True)
     model = ChurnModel(max_iter=50, max_train_rows=200_000, random_state=0)
     return panel, ledger, fit_churn(panel, ledger, model=model, n_refit=3)
 
@@ -81,7 +81,7 @@ def effects():
     out = {}
     for knob in KNOBS:
         panel, _ = make_panel(N_EFFECT, MONTHS, seed=EFFECT_SEED, drop_effect=knob)
-        out[knob] = drop_effect(panel, rate_own_carrier(panel, list(MAIN_SCHEME.values())),
+        out[knob] = drop_effect(panel, tierlib.rate(panel, list(MAIN_SCHEME.values()), own_carrier=True),
                                 n_boot=200, random_state=1)
     return out
 

@@ -406,15 +406,12 @@ def _rank_matrix(frame: pl.DataFrame, static: pl.DataFrame, id0: int, shape: tup
     import tierlib
 
     ranks = np.zeros(shape, dtype=np.int16)
-    for carrier, scheme in MAIN_SCHEME.items():
-        sub = frame.filter(pl.col("carrier") == carrier)
-        if sub.height == 0:
-            continue
-        led = tierlib.rate(sub.drop("carrier"), scheme).select(
-            i=(pl.col("customer_id") - id0).cast(pl.Int64),
-            m=(pl.col("month").dt.year().cast(pl.Int64) * 12 + pl.col("month").dt.month() - 1 - t0),
-            rank=pl.col("rank").cast(pl.Int16))
-        ranks[led["i"].to_numpy(), led["m"].to_numpy()] = led["rank"].to_numpy()
+    # each main scheme rates its own carrier's customers (the one own-carrier filter, in rate)
+    led = tierlib.rate(frame, list(MAIN_SCHEME.values()), own_carrier=True).select(
+        i=(pl.col("customer_id") - id0).cast(pl.Int64),
+        m=(pl.col("month").dt.year().cast(pl.Int64) * 12 + pl.col("month").dt.month() - 1 - t0),
+        rank=pl.col("rank").cast(pl.Int16))
+    ranks[led["i"].to_numpy(), led["m"].to_numpy()] = led["rank"].to_numpy()
     return ranks
 
 
