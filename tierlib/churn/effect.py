@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from tierlib.churn._common import KEY, lazy, need, t_of
+from tierlib.churn._common import KEY, lazy, need, t_of, with_warnings
 from tierlib.churn.rd import bootstrap_weights, local_rate, naive_rates
 
 __all__ = ["DropEffect", "drop_effect", "rerating_events", "ASSUMPTIONS"]
@@ -143,13 +143,12 @@ class DropEffect:
     def summary(self) -> str:
         lo, hi = self.ci
         nlo, nhi = self.naive_ci
-        warn = "".join(f" WARNING: {w}." for w in self.warnings)
-        return (f"tier drop x{self.hazard_ratio:.2f} churn hazard over {self.window} months "
-                f"({self.level:.0%} CI {lo:.2f}-{hi:.2f}; one-sided p(HR<=1) {self.p_value:.3f}); "
-                f"RD at the floor, bandwidth {self.bandwidth:.0%} of the floor, {self.n_below} "
-                f"re-ratings below ({self.events_below} churned) and {self.n_above} above "
-                f"({self.events_above} churned). Naive (after any drop vs other months): "
-                f"x{self.naive_ratio:.2f} ({nlo:.2f}-{nhi:.2f})." + warn)
+        return with_warnings(f"tier drop x{self.hazard_ratio:.2f} churn hazard over {self.window} months "
+                             f"({self.level:.0%} CI {lo:.2f}-{hi:.2f}; one-sided p(HR<=1) {self.p_value:.3f}); "
+                             f"RD at the floor, bandwidth {self.bandwidth:.0%} of the floor, {self.n_below} "
+                             f"re-ratings below ({self.events_below} churned) and {self.n_above} above "
+                             f"({self.events_above} churned). Naive (after any drop vs other months): "
+                             f"x{self.naive_ratio:.2f} ({nlo:.2f}-{nhi:.2f}).", self.warnings)
 
 
 def _rd(x, ev, ex, dropped, w_cust, cust, bw):

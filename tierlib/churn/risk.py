@@ -11,6 +11,7 @@ from scipy.stats import norm
 
 from tierlib.ledger import ladders
 from tierlib.months import as_month
+from tierlib.churn._common import with_warnings
 from tierlib.revenue import REVENUE, Revenue
 from tierlib.churn.features import feature_matrix
 from tierlib.churn.fit import ChurnFit
@@ -103,12 +104,12 @@ class ExpectedChurn:
 
     def summary(self) -> str:
         t = self.total()
-        warn = "".join(f" WARNING: {w}." for w in self.warnings)
-        return (f"{self.as_of:%Y-%m}: {t['customers']} customers close to a tier drop; expected to "
-                f"leave within {self.k} months: {t['expected']:.1f} ({self.level:.0%} model interval "
-                f"{t['model_lo']:.1f}-{t['model_hi']:.1f}, from {self.n_refit} refits; the realised "
-                f"count should fall in {t['count_lo']:.0f}-{t['count_hi']:.0f}); revenue at "
-                f"risk {t['revenue_at_risk']:,.0f} yuan of {t['revenue']:,.0f} ({self.revenue})" + warn)
+        return with_warnings(f"{self.as_of:%Y-%m}: {t['customers']} customers close to a tier drop; expected to "
+                             f"leave within {self.k} months: {t['expected']:.1f} ({self.level:.0%} model interval "
+                             f"{t['model_lo']:.1f}-{t['model_hi']:.1f}, from {self.n_refit} refits; the realised "
+                             f"count should fall in {t['count_lo']:.0f}-{t['count_hi']:.0f}); revenue at "
+                             f"risk {t['revenue_at_risk']:,.0f} yuan of {t['revenue']:,.0f} ({self.revenue})",
+                             self.warnings)
 
 
 def _log_interval(est: np.ndarray, boots: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
