@@ -248,6 +248,7 @@ def test_calibration_adjustment_learns_what_the_base_model_missed():
         assert p[sel].mean() == pytest.approx(y[late][sel].mean(), rel=0.1)
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_fit_split_is_forward_in_time_with_gaps(fit):
     s, k = fit.scored, fit.k
     span = {p: (g["t"].min(), g["t"].max()) for (p,), g in s.group_by("period")}
@@ -263,6 +264,7 @@ def test_fit_split_is_forward_in_time_with_gaps(fit):
     assert fit.model.calibration_rows_ == s.filter(pl.col("period") == "test").height
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_model_is_calibrated_on_the_held_out_period(fit):
     m = fit.metrics
     print(f"\n{fit.summary()}")
@@ -276,6 +278,7 @@ def test_model_is_calibrated_on_the_held_out_period(fit):
 
 # --- 3. expected churn, revenue at risk, retention list -------------------------------------
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_expected_churn_among_near_drop_is_within_15_percent_of_the_truth(fit, synth):
     _, truth, _ = synth
     month = fit.periods["test"][1]  # the latest as-of month whose 3-month window is observed
@@ -290,6 +293,7 @@ def test_expected_churn_among_near_drop_is_within_15_percent_of_the_truth(fit, s
     assert abs(test_rows["p_eval"].sum() / hazard_truth(truth, test_rows, fit.k) - 1) < 0.15
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_expected_churn_table_adds_up_and_brackets(fit):
     ec = expected_churn(fit)
     t = ec.table
@@ -303,6 +307,7 @@ def test_expected_churn_table_adds_up_and_brackets(fit):
     assert "Poisson-binomial" in ec.method
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_retention_list_is_ranked_and_exports_to_csv(fit):
     rl = retention_list(fit)
     assert rl.columns == ["priority", "customer_id", "scheme", "tier", "reason", "months_to_expiry",
@@ -337,6 +342,7 @@ def test_local_rate_recovers_a_log_linear_rate():
     assert np.exp(a) == pytest.approx(0.02) and b == pytest.approx(0.5)
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 @pytest.mark.parametrize("knob", KNOBS)
 def test_drop_effect_interval_covers_the_generator_knob(effects, knob):
     e = effects[knob]
@@ -345,11 +351,13 @@ def test_drop_effect_interval_covers_the_generator_knob(effects, knob):
     assert e.first_stage == (1.0, 0.0)  # sharp: below the floor every re-rated customer drops
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_drop_effect_without_an_effect_is_not_significant(effects):
     e = effects[1.0]
     assert e.ci[0] <= 1.0 and e.p_value > 0.05
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_drop_effect_result_states_its_design(effects):
     e = effects[2.5]
     assert e.sensitivity["bandwidth"].to_list() == pytest.approx([0.15, 0.3, 0.6])
@@ -360,6 +368,7 @@ def test_drop_effect_result_states_its_design(effects):
 
 # --- charts ---------------------------------------------------------------------------------
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_charts_are_built_from_small_tables_and_render(fit, effects):
     import vl_convert as vlc
 
@@ -374,6 +383,7 @@ def test_charts_are_built_from_small_tables_and_render(fit, effects):
         assert "<svg" in vlc.vegalite_to_svg(spec)
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_churn_charts_order_tiers_from_the_table_and_share_the_chart_guard(fit):
     import tierlib.plots
     from tierlib.churn import charts
@@ -395,6 +405,7 @@ def test_churn_charts_order_tiers_from_the_table_and_share_the_chart_guard(fit):
 
 # --- 5. reform churn cost -------------------------------------------------------------------
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_reform_churn_cost_from_a_simulation(synth, fit, effects):
     panel, _, _ = synth
     unicom = panel.filter(pl.col("carrier") == "unicom").drop("carrier")
@@ -429,6 +440,7 @@ def test_reform_churn_cost_takes_one_kind_of_input_per_function(vip_ledger):
 
 # --- issue 9 items 7-9: the month is as_of; short panels say they cannot be trusted ---------
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_the_month_parameter_is_as_of_everywhere(fit, vip_ledger):
     p, led = vip_ledger
     forms = ["2025-02", "2025-02-01", dt.date(2025, 2, 1), dt.datetime(2025, 2, 1)]
@@ -446,6 +458,7 @@ def test_the_month_parameter_is_as_of_everywhere(fit, vip_ledger):
             call()
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_a_short_panel_fit_says_its_training_months_saw_no_rerating(short, fit):
     _, _, sf = short
     assert sf.periods["train"] == (dt.date(2023, 1, 1), dt.date(2023, 6, 1))
@@ -461,6 +474,7 @@ def test_a_short_panel_fit_says_its_training_months_saw_no_rerating(short, fit):
                             "re-rated rest on the calibration alone; use a longer panel",)
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_expected_churn_warns_when_the_window_rerates_unlike_any_checked_month(short, fit):
     _, _, sf = short
     last = sf.scored["month"].max()  # 2024-12: the window holds GoTone's February re-rating
@@ -474,6 +488,7 @@ def test_expected_churn_warns_when_the_window_rerates_unlike_any_checked_month(s
     assert not [w for w in expected_churn(fit, as_of=fit.periods["test"][1]).warnings if "re-rated within" in w]
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_drop_effect_on_a_short_panel_says_it_has_too_few_events(short, effects):
     panel, ledger, _ = short
     e = drop_effect(panel, ledger, n_boot=50, random_state=1)
@@ -483,6 +498,7 @@ def test_drop_effect_on_a_short_panel_says_it_has_too_few_events(short, effects)
     assert not [w for w in effects[2.5].warnings if "leavers" in w]  # 36 months x 30,000: enough
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_model_interval_comes_from_refits_of_the_whole_model(fit):
     assert len(fit.refits) == N_REFIT
     # each refit trains on a customer bootstrap: other rows, other trees, other calibration
