@@ -93,11 +93,11 @@ def _long_frame(static: pl.DataFrame, s: dict, rows: tuple[np.ndarray, np.ndarra
 def _rank_matrix(frame: pl.DataFrame, static: pl.DataFrame, id0: int, shape: tuple[int, int],
                  t0: int) -> np.ndarray:
     """Rank of each row under its carrier's main scheme, as a (customers, months) matrix."""
-    import tierlib
+    from tierlib.rating import rate
 
     ranks = np.zeros(shape, dtype=np.int16)
     # each main scheme rates its own carrier's customers (the one own-carrier filter, in rate)
-    led = tierlib.rate(frame, list(MAIN_SCHEME.values()), own_carrier=True).select(
+    led = rate(frame, list(MAIN_SCHEME.values()), own_carrier=True).select(
         i=(pl.col("customer_id") - id0).cast(pl.Int64),
         m=(pl.col("month").dt.year().cast(pl.Int64) * 12 + pl.col("month").dt.month() - 1 - t0),
         rank=pl.col("rank").cast(pl.Int16))
