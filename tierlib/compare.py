@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import polars as pl
 
 from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.revenue import Revenue
-from tierlib.params import Scheme
 
 __all__ = ["Comparison", "compare", "tier_distribution",
            "cross_table", "rank_correlation", "equivalence", "stability", "tier_shares", "benefit_cost"]
