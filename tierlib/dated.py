@@ -24,6 +24,8 @@ SOURCES = ("seed", "public", "assumed", "reform")
 class SchemeError(ValueError):
     """A scheme, variant or parameter path that does not exist, or a value of the wrong type."""
 
+    __module__ = "tierlib.params"  # its public name, as tracebacks and pickles show it
+
 
 def _date(x: Any, where: str) -> dt.date:
     if isinstance(x, dt.datetime):
