@@ -271,3 +271,13 @@ def test_report_package_modules_are_small():
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in folder.glob("*.py")}
     assert {"config.py", "parameters.py", "execution.py", "pages.py", "index.py"} <= set(sizes)
     assert max(sizes.values()) < 400, sizes
+
+
+@needs_chromium
+def test_pages_request_nothing_in_headless_chromium_with_the_network_blocked(chart_run):
+    """Issue 10 item 9, layer b, on this run's pages: every request but the page's own is aborted and recorded."""
+    from tierlib.report.browser import check_pages
+
+    pages = sorted(chart_run.glob("*.html"))
+    assert [p.name for p in pages] == ["chart.html", "index.html"]
+    assert check_pages(pages) == {}

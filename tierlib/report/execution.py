@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tierlib.notebook import TABLES_ENV
 from tierlib.outputs import OutputError, atomic_dir, output_lock
+from tierlib.report.browser import chromium
 from tierlib.report.config import ReportConfig, ReportError, load_config, one_line
 from tierlib.report.files import bound_outputs, collect_tables, output_problems, report_target, write_marker
 from tierlib.report.index import index_html, write_params
@@ -82,6 +83,8 @@ def run_report(config: ReportConfig | None = None, *, out: str | Path | None = N
         out.parent.mkdir(exist_ok=True)  # the default place; a named --out's parent must exist
     out = Path(out)
     problems = output_problems(config, jobs, out, overwrite)
+    if config.browser_check and chromium() is None:
+        problems.append("browser_check: true, but chromium is not installed (Debian: apt-get install chromium)")
     if problems:
         raise ReportError("\n".join(problems))
     run = ReportRun(out, out.name, started, [NotebookResult(j.name, j.path, dict(j.parameters)) for j in jobs],
@@ -93,6 +96,9 @@ def run_report(config: ReportConfig | None = None, *, out: str | Path | None = N
                 tmp = tmp.resolve()  # notebooks run in their own folder
                 for job, result in zip(jobs, run.results):
                     _run_one(job, result, run, tmp, overwrite, progress)
+                    write_params(run, tmp)
+                if config.browser_check:
+                    _browser_check(jobs, run, tmp, progress)
                     write_params(run, tmp)
                 (tmp / "index.html").write_text(index_html(run), encoding="utf-8")
                 write_marker(tmp, run.ok)
@@ -129,6 +135,21 @@ def _run_one(job: NotebookJob, result: NotebookResult, run: ReportRun, tmp: Path
     result.seconds = round(time.monotonic() - began, 1)
     if progress:
         progress(f"  {'failed' if result.error else 'done'} in {result.seconds} s")
+
+
+def _browser_check(jobs: list[NotebookJob], run: ReportRun, tmp: Path,
+                   progress: Callable[[str], None] | None) -> None:
+    """Load every page in headless chromium with the network blocked; a request fails its notebook."""
+    from tierlib.report.browser import check_pages
+
+    if progress:
+        progress("loading the pages in headless chromium ...")
+    pages = [tmp / f"{r.name}.html" for r in run.results if (tmp / f"{r.name}.html").exists()]
+    problems = check_pages(pages)
+    for result in run.results:
+        line = problems.get(f"{result.name}.html")
+        if line and result.error is None:
+            result.error = line
 
 
 class _Failed(Exception):
