@@ -276,7 +276,7 @@ def test_item8_the_default_config_names_notebook_03s_retention_list_an_output():
 
 
 def test_kill_9_at_seeded_random_points_leaves_nothing_that_looks_complete_and_the_rerun_publishes(tmp_path):
-    cfg = config(tmp_path, [TABLES, SLEEP], parameters={"seconds": 0.5})
+    cfg = config(tmp_path, [TABLES])
     out = tmp_path / "out"
     t = time.monotonic()
     whole = cli(cfg, tmp_path / "timing", start_new_session=True)
@@ -296,7 +296,7 @@ def test_kill_9_at_seeded_random_points_leaves_nothing_that_looks_complete_and_t
         assert rerun.returncode == 0, (delay, err)
         assert complete(out)
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []  # swept
-    assert {p.name for p in out.iterdir()} >= {"index.html", "tables.xlsx", "sleep.html", "tables.html"}
+    assert {p.name for p in out.iterdir()} >= {"index.html", "tables.xlsx", "tables.html", "params.json"}
 
 
 # --------------------------------------------------------------------------- issue 12 item 6: key tables

@@ -156,7 +156,7 @@ def test_notebook_01_publishes_its_key_tables_as_a_workbook_and_csv(report_01):
         assert sheet.height > 0, name
         back = pl.read_csv(csv, try_parse_dates=True)
         assert back.columns == sheet.columns and back.height == sheet.height, name
-        assert_frame_equal(back, sheet, check_dtypes=False, rtol=1e-9)
+        assert_frame_equal(back, sheet, check_dtypes=False, rel_tol=1e-9)
     params = json.loads((report_01 / "params.json").read_text())
     assert len(params["notebooks"][0]["tables"]) == 9
 
