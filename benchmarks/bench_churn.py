@@ -57,7 +57,8 @@ from sklearn.metrics import roc_auc_score
 
 import datetime as dt
 
-from tierlib.churn import (ChurnModel, drop_effect, expected_churn, fit_churn, rate_own_carrier)
+import tierlib
+from tierlib.churn import ChurnModel, drop_effect, expected_churn, fit_churn
 from tierlib.synth import MAIN_SCHEME, make_panel
 
 SCHEMES = list(MAIN_SCHEME.values())
@@ -80,7 +81,7 @@ def window_truth(truth: pl.DataFrame, rows: pl.DataFrame, k: int) -> pl.DataFram
 def section_model(n: int, months: int, seed: int, n_boot: int) -> dict:
     t0 = time.perf_counter()
     panel, truth = make_panel(n, months, seed=seed)
-    ledger = rate_own_carrier(panel, SCHEMES)
+    ledger = tierlib.rate(panel, SCHEMES, own_carrier=True)
     t1 = time.perf_counter()
     fit = fit_churn(panel, ledger, model=ChurnModel(max_iter=200, max_train_rows=2_000_000, random_state=0))
     t2 = time.perf_counter()
@@ -132,7 +133,7 @@ def section_effect(n: int, months: int, seed: int, n_boot: int) -> list[dict]:
     for knob in (1.0, 2.5, 4.0):
         t0 = time.perf_counter()
         panel, _ = make_panel(n, months, seed=seed, drop_effect=knob)
-        e = drop_effect(panel, rate_own_carrier(panel, SCHEMES), n_boot=n_boot, random_state=1)
+        e = drop_effect(panel, tierlib.rate(panel, SCHEMES, own_carrier=True), n_boot=n_boot, random_state=1)
         covered = e.ci[0] <= knob <= e.ci[1]
         print(f"knob {knob}: {e.summary()} [covers the knob: {covered}; {time.perf_counter() - t0:.0f} s]")
         out.append({"knob": knob, "hr": e.hazard_ratio, "ci": list(e.ci), "p_value": e.p_value,
@@ -146,7 +147,7 @@ def section_coverage(seeds: int, n: int, months: int, first_seed: int, n_boot: i
     for s in range(first_seed, first_seed + seeds):
         for knob in (1.0, 2.5, 4.0):
             panel, _ = make_panel(n, months, seed=s, drop_effect=knob)
-            e = drop_effect(panel, rate_own_carrier(panel, SCHEMES), n_boot=n_boot, random_state=s)
+            e = drop_effect(panel, tierlib.rate(panel, SCHEMES, own_carrier=True), n_boot=n_boot, random_state=s)
             rows.append({"seed": s, "knob": knob, "hr": e.hazard_ratio, "lo": e.ci[0], "hi": e.ci[1],
                          "naive": e.naive_ratio, "naive_lo": e.naive_ci[0], "naive_hi": e.naive_ci[1]})
     d = pl.DataFrame(rows)
@@ -179,7 +180,7 @@ def section_short(seeds: int, n: int, first_seed: int) -> dict:
         t0 = time.perf_counter()
         full, truth = make_panel(n, 27, seed=s)
         panel = full.filter(pl.col("month") <= end)  # churned after 2024-12: censored, as in real data
-        ledger = rate_own_carrier(panel, SCHEMES)
+        ledger = tierlib.rate(panel, SCHEMES, own_carrier=True)
         fit = fit_churn(panel, ledger, model=ChurnModel(max_iter=200, max_train_rows=2_000_000, random_state=0))
         for as_of in (fit.periods["test"][1], dt.date(2024, 11, 1), end):
             ec = expected_churn(fit, as_of=as_of)

@@ -18,7 +18,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 import tierlib
 from tierlib.churn import (FEATURES, ChurnModel, churn_features, drop_effect, expected_churn,
-                           fit_churn, near_drop, rate_own_carrier, reform_churn_cost,
+                           fit_churn, near_drop, reform_churn_cost,
                            reform_churn_cost_ledgers, rerating_events, retention_list)
 from tierlib.churn.effect import MIN_EVENTS
 from tierlib.churn.rd import local_rate
@@ -57,7 +57,7 @@ def hazard_truth(truth: pl.DataFrame, rows: pl.DataFrame, k: int) -> float:
 @pytest.fixture(scope="session")
 def synth():
     panel, truth = make_panel(N_MODEL, MONTHS, seed=MODEL_SEED)
-    return panel, truth, rate_own_carrier(panel, list(MAIN_SCHEME.values()))
+    return panel, truth, tierlib.rate(panel, list(MAIN_SCHEME.values()), own_carrier=True)
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +71,7 @@ def fit(synth):
 def short():
     """A 24-month panel: training months before any re-rating, few events at the floor."""
     panel, truth = make_panel(N_SHORT, SHORT_MONTHS, seed=SHORT_SEED)
-    ledger = rate_own_carrier(panel, list(MAIN_SCHEME.values()))
+    ledger = tierlib.rate(panel, list(MAIN_SCHEME.values()), own_carrier=True)
     model = ChurnModel(max_iter=50, max_train_rows=200_000, random_state=0)
     return panel, ledger, fit_churn(panel, ledger, model=model, n_refit=3)
 
@@ -81,7 +81,7 @@ def effects():
     out = {}
     for knob in KNOBS:
         panel, _ = make_panel(N_EFFECT, MONTHS, seed=EFFECT_SEED, drop_effect=knob)
-        out[knob] = drop_effect(panel, rate_own_carrier(panel, list(MAIN_SCHEME.values())),
+        out[knob] = drop_effect(panel, tierlib.rate(panel, list(MAIN_SCHEME.values()), own_carrier=True),
                                 n_boot=200, random_state=1)
     return out
 
@@ -140,6 +140,17 @@ def test_near_drop_rejects_bad_settings(vip_ledger):
         near_drop(led, horizon=0)
     with pytest.raises(ValueError, match="lacks column"):
         near_drop(led.drop("to_keep"))
+
+
+def test_near_drop_and_rerating_events_read_the_ledgers_floor_and_rerated(vip_ledger):
+    """Issue 11 item 1: the floor and the re-rating month come from the ledger, not rebuilt."""
+    p, led = vip_ledger
+    with pytest.raises(ValueError, match="lacks column.*floor"):
+        near_drop(led.drop("floor"))
+    with pytest.raises(ValueError, match="lacks column.*rerated"):
+        rerating_events(p, led.drop("rerated"))
+    ev = rerating_events(p, led)
+    assert ev.height == led.filter(pl.col("rerated")).height > 0
 
 
 # --- 2. features, model, fit ----------------------------------------------------------------
@@ -237,6 +248,7 @@ def test_calibration_adjustment_learns_what_the_base_model_missed():
         assert p[sel].mean() == pytest.approx(y[late][sel].mean(), rel=0.1)
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_fit_split_is_forward_in_time_with_gaps(fit):
     s, k = fit.scored, fit.k
     span = {p: (g["t"].min(), g["t"].max()) for (p,), g in s.group_by("period")}
@@ -252,6 +264,7 @@ def test_fit_split_is_forward_in_time_with_gaps(fit):
     assert fit.model.calibration_rows_ == s.filter(pl.col("period") == "test").height
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_model_is_calibrated_on_the_held_out_period(fit):
     m = fit.metrics
     print(f"\n{fit.summary()}")
@@ -265,6 +278,7 @@ def test_model_is_calibrated_on_the_held_out_period(fit):
 
 # --- 3. expected churn, revenue at risk, retention list -------------------------------------
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_expected_churn_among_near_drop_is_within_15_percent_of_the_truth(fit, synth):
     _, truth, _ = synth
     month = fit.periods["test"][1]  # the latest as-of month whose 3-month window is observed
@@ -279,6 +293,7 @@ def test_expected_churn_among_near_drop_is_within_15_percent_of_the_truth(fit, s
     assert abs(test_rows["p_eval"].sum() / hazard_truth(truth, test_rows, fit.k) - 1) < 0.15
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_expected_churn_table_adds_up_and_brackets(fit):
     ec = expected_churn(fit)
     t = ec.table
@@ -292,6 +307,7 @@ def test_expected_churn_table_adds_up_and_brackets(fit):
     assert "Poisson-binomial" in ec.method
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_retention_list_is_ranked_and_exports_to_csv(fit):
     rl = retention_list(fit)
     assert rl.columns == ["priority", "customer_id", "scheme", "tier", "reason", "months_to_expiry",
@@ -326,6 +342,7 @@ def test_local_rate_recovers_a_log_linear_rate():
     assert np.exp(a) == pytest.approx(0.02) and b == pytest.approx(0.5)
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 @pytest.mark.parametrize("knob", KNOBS)
 def test_drop_effect_interval_covers_the_generator_knob(effects, knob):
     e = effects[knob]
@@ -334,11 +351,13 @@ def test_drop_effect_interval_covers_the_generator_knob(effects, knob):
     assert e.first_stage == (1.0, 0.0)  # sharp: below the floor every re-rated customer drops
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_drop_effect_without_an_effect_is_not_significant(effects):
     e = effects[1.0]
     assert e.ci[0] <= 1.0 and e.p_value > 0.05
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_drop_effect_result_states_its_design(effects):
     e = effects[2.5]
     assert e.sensitivity["bandwidth"].to_list() == pytest.approx([0.15, 0.3, 0.6])
@@ -349,6 +368,7 @@ def test_drop_effect_result_states_its_design(effects):
 
 # --- charts ---------------------------------------------------------------------------------
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_charts_are_built_from_small_tables_and_render(fit, effects):
     import vl_convert as vlc
 
@@ -363,6 +383,7 @@ def test_charts_are_built_from_small_tables_and_render(fit, effects):
         assert "<svg" in vlc.vegalite_to_svg(spec)
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_churn_charts_order_tiers_from_the_table_and_share_the_chart_guard(fit):
     import tierlib.plots
     from tierlib.churn import charts
@@ -375,13 +396,16 @@ def test_churn_charts_order_tiers_from_the_table_and_share_the_chart_guard(fit):
         .otherwise(pl.col("scheme"))))
     spec = charts.expected_by_tier(renamed).to_dict()
     labels = spec["layer"][0]["encoding"]["y"]["sort"]
-    vip = [x.split(" · ")[1] for x in labels if x.startswith("unicom_vip[gold=350]")]
+    # labels are the table's tier_label ("silver 银卡"): id first
+    vip = [x.split(" · ")[1].split(" ")[0] for x in labels if x.startswith("unicom_vip[gold=350]")]
+    assert any("银卡" in x or "金卡" in x for x in labels)
     ladder = tierlib.load_scheme("unicom_vip").ladder
     assert vip == sorted(vip, key=ladder.index) and len(vip) > 1
 
 
 # --- 5. reform churn cost -------------------------------------------------------------------
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_reform_churn_cost_from_a_simulation(synth, fit, effects):
     panel, _, _ = synth
     unicom = panel.filter(pl.col("carrier") == "unicom").drop("carrier")
@@ -416,6 +440,7 @@ def test_reform_churn_cost_takes_one_kind_of_input_per_function(vip_ledger):
 
 # --- issue 9 items 7-9: the month is as_of; short panels say they cannot be trusted ---------
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_the_month_parameter_is_as_of_everywhere(fit, vip_ledger):
     p, led = vip_ledger
     forms = ["2025-02", "2025-02-01", dt.date(2025, 2, 1), dt.datetime(2025, 2, 1)]
@@ -433,6 +458,7 @@ def test_the_month_parameter_is_as_of_everywhere(fit, vip_ledger):
             call()
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_a_short_panel_fit_says_its_training_months_saw_no_rerating(short, fit):
     _, _, sf = short
     assert sf.periods["train"] == (dt.date(2023, 1, 1), dt.date(2023, 6, 1))
@@ -448,6 +474,7 @@ def test_a_short_panel_fit_says_its_training_months_saw_no_rerating(short, fit):
                             "re-rated rest on the calibration alone; use a longer panel",)
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_expected_churn_warns_when_the_window_rerates_unlike_any_checked_month(short, fit):
     _, _, sf = short
     last = sf.scored["month"].max()  # 2024-12: the window holds GoTone's February re-rating
@@ -461,6 +488,7 @@ def test_expected_churn_warns_when_the_window_rerates_unlike_any_checked_month(s
     assert not [w for w in expected_churn(fit, as_of=fit.periods["test"][1]).warnings if "re-rated within" in w]
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_drop_effect_on_a_short_panel_says_it_has_too_few_events(short, effects):
     panel, ledger, _ = short
     e = drop_effect(panel, ledger, n_boot=50, random_state=1)
@@ -470,6 +498,7 @@ def test_drop_effect_on_a_short_panel_says_it_has_too_few_events(short, effects)
     assert not [w for w in effects[2.5].warnings if "leavers" in w]  # 36 months x 30,000: enough
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_model_interval_comes_from_refits_of_the_whole_model(fit):
     assert len(fit.refits) == N_REFIT
     # each refit trains on a customer bootstrap: other rows, other trees, other calibration

@@ -19,13 +19,14 @@ from tierlib.reforms import apply_reform
 JAN, FEB = dt.date(2024, 1, 1), dt.date(2024, 2, 1)
 
 
-def _rows(scheme, month, tiers, ranks, scores=None, assessed=None, status=None):
+def _rows(scheme, month, tiers, ranks, scores=None, assessed=None, status=None, assessed_rank=None):
     n = len(tiers)
     return pl.DataFrame({
         "customer_id": list(range(1, n + 1)), "month": [month] * n, "scheme": [scheme] * n,
         "tier": tiers, "rank": ranks, "score": scores or [0.0] * n, "assessed": assessed or tiers,
+        "assessed_rank": assessed_rank or ranks,
         "status": status or ["none" if r == 0 else "active" for r in ranks],
-    }, schema_overrides={"rank": pl.Int8})
+    }, schema_overrides={"rank": pl.Int8, "assessed_rank": pl.Int8})
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,7 @@ def golden():
         _rows("unicom_vip", FEB, ["none", "silver", "silver", "gold", "diamond"], [0, 1, 1, 2, 3],
               scores=[100.0, 160.0, 200.0, 320.0, 500.0],
               assessed=["none", "silver", "silver", "silver", "diamond"],  # customer 4: gold held by validity
+              assessed_rank=[0, 1, 1, 1, 3],
               status=["none", "frozen", "active", "active", "active"]),   # customer 2: benefits suspended
         _rows("mobile_credit", JAN, ["star1", "star1", "star2", "star3", "star5"], [1, 1, 2, 3, 5]),
         _rows("mobile_credit", FEB, ["star1", "star1", "star3", "star3", "star5"], [1, 1, 3, 3, 5],
@@ -246,3 +248,16 @@ def test_assumptions_live_on_the_card_only():
     import tierlib.compare as c
 
     assert not hasattr(c, "assumptions")
+
+
+def test_stability_reads_the_ledgers_assessed_rank_even_for_a_renamed_ledger():
+    """Issue 11 item 1: the rank of `assessed` is the ledger's `assessed_rank`, not looked up in a
+    ladder. Under a name no scheme file has ("reform"), the ladder is read from the ledger's own
+    tiers: silver, which nobody holds, was missing from it and the held gold went uncounted."""
+    feb = _rows("unicom_vip", FEB, ["gold", "gold"], [2, 2], assessed=["silver", "gold"],
+                assessed_rank=[1, 2])
+    jan = _rows("unicom_vip", JAN, ["gold", "gold"], [2, 2])
+    s = stability({"reform": pl.concat([jan, feb])}, as_of=FEB).row(0, named=True)
+    assert (s["scheme"], s["customers"], s["held"], s["held_share"]) == ("reform", 2, 1, 0.5)
+    with pytest.raises(ValueError, match="assessed_rank"):
+        stability(pl.concat([jan, feb]).drop("assessed_rank"))

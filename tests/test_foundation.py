@@ -100,6 +100,16 @@ def test_own_carrier_filter():
     assert of_carrier(p.drop("carrier"), "telecom").height == 2
 
 
+def test_own_carrier_without_any_customer_of_the_schemes_carriers_is_an_error():
+    """Issue 11 item 2: rate(..., own_carrier=True) replaces churn.rate_own_carrier, which refused
+    an empty answer; an empty ledger for a panel of other carriers' customers is no answer."""
+    d = dt.date(2024, 1, 1)
+    p = pl.DataFrame({"customer_id": [1], "month": d, "join_month": d, "billed": 10.0, "carrier": ["mobile"]})
+    with pytest.raises(ValueError, match="no customer of the schemes' carriers \\(telecom, unicom\\).*mobile"):
+        tierlib.rate(p, ["telecom_star", "unicom_vip"], own_carrier=True)
+    assert tierlib.rate(p, "mobile_credit", own_carrier=True).height == 1
+
+
 @pytest.mark.parametrize("given, key", [
     (["unicom_vip", "unicom_vip"], "unicom_vip"),
     (["all", "unicom_vip"], "unicom_vip"),

@@ -11,7 +11,7 @@ import vl_convert as vlc
 
 import tierlib
 from tierlib import plots
-from tierlib.compare import compare
+from tierlib.compare import compare, tier_shares
 from tierlib.reforms import simulate, sweep
 
 N_CUSTOMERS = 5200
@@ -41,7 +41,8 @@ def _charts(r):
         "movers_heatmap": plots.movers_heatmap(r["simulate"].movers),
         "sweep_curves": plots.sweep_curves(r["sweep"], baseline=4000, path="thresholds.star5"),
         "tier_flows": plots.tier_flows(c.stability),
-        "tier_shares_over_time": plots.tier_shares_over_time(r["ledger"], "telecom_star"),
+        "tier_shares_over_time": plots.tier_shares_over_time(tier_shares(r["ledger"], "telecom_star")),
+        "tier_shares_of_a_ledger": plots.tier_shares_over_time(r["ledger"], "telecom_star"),
         "cost_bars": plots.cost_bars(c.cost),
     }
 
@@ -73,6 +74,32 @@ def test_labels_show_id_and_chinese_label(results):
     heat = json.dumps(plots.cross_heatmap(results["compare"].cross, "telecom_star", "unicom_vip").to_dict(),
                       ensure_ascii=False)
     assert "star7 七星" in heat and "gold 金卡" in heat
+
+
+def test_every_chart_takes_its_labels_from_the_table_it_is_given(results):
+    """Issue 11 item 1: the analyses' tables carry tier_label; charts read no parameter file."""
+    c = results["compare"]
+    def text(chart):
+        return json.dumps(chart.to_dict(), ensure_ascii=False)
+    assert "gold 金卡" in text(plots.cost_bars(c.cost)) and "star5 五星" in text(plots.cost_bars(c.cost))
+    assert "star5 五星" in text(plots.tier_shares_over_time(tier_shares(results["ledger"], "telecom_star")))
+    sweep_chart = text(plots.sweep_curves(results["sweep"], scheme=tierlib.load_scheme("telecom_star")))
+    assert "star5 五星" in sweep_chart
+    with pytest.raises(TypeError, match="pass the Scheme"):
+        plots.sweep_curves(results["sweep"], scheme="telecom_star")
+    # no label column: the tier id, never a label looked up behind the table's back
+    bare = c.cost.drop("tier_label")
+    assert "gold 金卡" not in text(plots.cost_bars(bare)) and '"gold"' in text(plots.cost_bars(bare))
+
+
+def test_movers_counts_print_with_thousands_separators():
+    m = pl.DataFrame({"tier_base": ["none", "gold"], "rank_base": [0, 2], "tier_reform": ["none", "silver"],
+                      "rank_reform": [0, 1], "customers": [1234567, 0], "revenue": [0.0, 10.0],
+                      "move": ["same", "down"]})
+    spec = plots.movers_heatmap(m).to_dict()
+    rows = spec["data"]["values"] if "data" in spec else [r for d in spec["datasets"].values() for r in d]
+    shown = [row["shown"] for row in rows]
+    assert shown == ["1,234,567", ""]
 
 
 def test_cost_charts_say_unit_costs_are_assumed(results):

@@ -182,6 +182,7 @@ def test_no_drop_effect_knob():
     assert (truth["hazard"] == truth["base_hazard"]).all()
 
 
+@pytest.mark.slow  # 20,000 customers x 36 months
 def test_drop_effect_visible_in_churn(big_panel):
     """Churn events in post-drop months over the base hazard's expectation: about the knob."""
     _, truth = big_panel

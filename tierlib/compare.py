@@ -13,24 +13,23 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import polars as pl
 
 from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.revenue import Revenue
-from tierlib.params import Scheme
 
 __all__ = ["Comparison", "compare", "tier_distribution",
-           "cross_table", "rank_correlation", "equivalence", "stability", "benefit_cost"]
+           "cross_table", "rank_correlation", "equivalence", "stability", "tier_shares", "benefit_cost"]
 
 from tierlib.ledger import (Frame, Ledgers, SchemesArg, _as_of, _scheme_map, _schemes_of, _strings,  # noqa: F401
                             customer_money, ladders, ledger_frame, snapshot)
+from tierlib.moves import stability, tier_shares  # noqa: E402  (tables over time, re-exported)
 
 
 def tier_distribution(ledger: Ledgers, panel: Frame | None = None, *, as_of: dt.date | str | None = None,
-                      schemes: SchemesArg = None, revenue_months: int = 12,
-                      _snap: pl.DataFrame | None = None) -> pl.DataFrame:
+                      schemes: SchemesArg = None, revenue_months: int = 12) -> pl.DataFrame:
     """Customers and revenue by scheme and tier at ``as_of`` (every tier, zero-filled).
 
     Columns: ``scheme, tier, rank, tier_label, top, customers, share, cum_share`` (share at or
@@ -44,12 +43,18 @@ def tier_distribution(ledger: Ledgers, panel: Frame | None = None, *, as_of: dt.
     [('none', 1, 0.25, 1.0), ('silver', 2, 0.5, 0.75), ('gold', 0, 0.0, 0.25), ('diamond', 1, 0.25, 0.25)]
     """
     ledger = ledger_frame(ledger)
-    snap = _snap if _snap is not None else snapshot(ledger, panel, as_of=as_of, revenue_months=revenue_months)
+    snap = snapshot(ledger, panel, as_of=as_of, revenue_months=revenue_months)
+    return _distribution(ledger, snap, schemes, with_revenue=panel is not None)
+
+
+def _distribution(ledger: pl.DataFrame, snap: pl.DataFrame, schemes: SchemesArg, *,
+                  with_revenue: bool) -> pl.DataFrame:
+    """:func:`tier_distribution` of a snapshot already taken (``compare`` takes it once)."""
     counts = snap.group_by("scheme", "tier").agg(customers=pl.len().cast(pl.Int64),
                                                  revenue=pl.col("revenue").sum())
     out = (ladders(ledger, schemes).with_row_index("_o").join(counts, on=["scheme", "tier"], how="left")
            .sort("_o").with_columns(pl.col("customers").fill_null(0), pl.col("revenue").fill_null(0.0)))
-    if panel is None and _snap is None:
+    if not with_revenue:
         out = out.with_columns(revenue=pl.lit(None, pl.Float64))
     total = pl.col("customers").sum().over("scheme")
     return out.with_columns(
@@ -72,8 +77,8 @@ def cross_table(ledger: Ledgers, a: str, b: str, *, as_of: dt.date | str | None 
                 schemes: SchemesArg = None) -> pl.DataFrame:
     """Customers by tier of scheme ``a`` x tier of scheme ``b`` at ``as_of`` (all cells).
 
-    Columns: ``scheme_a, scheme_b, tier_a, rank_a, tier_b, rank_b, customers, share`` (of the
-    base), ``row_share`` (of the customers in ``tier_a``).
+    Columns: ``scheme_a, scheme_b, tier_a, rank_a, tier_label_a, tier_b, rank_b, tier_label_b,
+    customers, share`` (of the base), ``row_share`` (of the customers in ``tier_a``).
 
     >>> import datetime as dt
     >>> l = pl.DataFrame({"customer_id": [1, 2, 1, 2], "month": dt.date(2024, 1, 1),
@@ -85,13 +90,14 @@ def cross_table(ledger: Ledgers, a: str, b: str, *, as_of: dt.date | str | None 
     ledger = ledger_frame(ledger)
     d = _as_of(ledger, as_of)
     lad = ladders(ledger, schemes)
-    la = lad.filter(scheme=a).select(tier_a="tier", rank_a="rank")
-    lb = lad.filter(scheme=b).select(tier_b="tier", rank_b="rank")
+    la = lad.filter(scheme=a).select(tier_a="tier", rank_a="rank", tier_label_a="tier_label")
+    lb = lad.filter(scheme=b).select(tier_b="tier", rank_b="rank", tier_label_b="tier_label")
     counts = _pair(ledger, a, b, d).group_by("tier_a", "tier_b").agg(customers=pl.len().cast(pl.Int64))
     out = la.join(lb, how="cross").join(counts, on=["tier_a", "tier_b"], how="left", maintain_order="left")
     out = out.with_columns(pl.col("customers").fill_null(0))
     return out.select(
-        scheme_a=pl.lit(a), scheme_b=pl.lit(b), *["tier_a", "rank_a", "tier_b", "rank_b", "customers"],
+        scheme_a=pl.lit(a), scheme_b=pl.lit(b),
+        *["tier_a", "rank_a", "tier_label_a", "tier_b", "rank_b", "tier_label_b", "customers"],
         share=pl.col("customers") / pl.col("customers").sum(),
         row_share=(pl.col("customers") / pl.col("customers").sum().over("tier_a")).fill_nan(None),
     ).sort("rank_a", "rank_b")
@@ -160,67 +166,14 @@ def equivalence(ledger: Ledgers, a: str, b: str, *, as_of: dt.date | str | None 
                         orient="row")
 
 
-def stability(ledger: Ledgers, *, as_of: dt.date | str | None = None, schemes: SchemesArg = None) -> pl.DataFrame:
-    """Monthly tier moves per scheme up to ``as_of``, and tiers held up by a holding rule.
-
-    For each month *m* after a customer's first ledger month: ``upgrade_rate`` and
-    ``downgrade_rate`` are the shares of customers whose rank rose / fell from *m-1* to *m*.
-    ``held_share`` is the share of customers in network at *m* whose tier is above the tier
-    their score earns (``assessed < tier``): held by validity, the re-rating cycle, the ladder
-    (no drop) or a plan level. ``held_of_members`` is the same among members (rank > 0).
-
-    >>> import datetime as dt
-    >>> m = [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
-    >>> l = pl.DataFrame({"customer_id": [1, 1], "month": m, "scheme": "unicom_vip",
-    ...                   "tier": ["silver", "silver"], "rank": [1, 1], "assessed": ["silver", "none"]})
-    >>> stability(l).select("month", "customers", "upgrade_rate", "held_share").rows()
-    [(datetime.date(2024, 2, 1), 1, 0.0, 1.0)]
-    """
-    ledger = ledger_frame(ledger)
-    d = _as_of(ledger, as_of)
-    lad = ladders(ledger, schemes).select("scheme", assessed="tier", a_rank="rank")
-    # rank of the assessed tier: map the few (scheme, assessed) category pairs, not every row
-    ledger = ledger.with_columns(pl.col("assessed").cast(pl.Categorical))
-    pair = (pl.col("scheme").to_physical().cast(pl.UInt64) * (1 << 32)
-            + pl.col("assessed").to_physical().cast(pl.UInt64))
-    combos = _strings(ledger.group_by(pair.alias("k")).agg(pl.col("scheme", "assessed").first()))
-    ranks = dict(combos.join(lad, on=["scheme", "assessed"], how="left").select("k", "a_rank").iter_rows())
-    assessed_rank = pair.replace_strict(ranks, default=None, return_dtype=pl.Int8)
-    # rate() returns each scheme's rows sorted by customer and month: compare with the row above
-    # (a window over scheme and customer costs 25x more); sort only when the input is not sorted
-    s_same = pl.col("scheme") == pl.col("scheme").shift(1)
-    cid, prev_cid = pl.col("customer_id"), pl.col("customer_id").shift(1)
-    unsorted = s_same & ((cid < prev_cid) | ((cid == prev_cid) & (pl.col("month") <= pl.col("month").shift(1))))
-    check = ledger.select(bad=unsorted.any(), runs=(~s_same).fill_null(True).sum(), n=pl.col("scheme").n_unique())
-    if check["bad"].item() or check["runs"].item() != check["n"].item():
-        ledger = ledger.sort("scheme", "customer_id", "month")
-    same = s_same & (cid == prev_cid)
-    prev = pl.when(same).then(pl.col("rank").shift(1))
-    held = assessed_rank < pl.col("rank")
-    out = (ledger.lazy().with_columns(prev=prev, held=held)
-           .filter(pl.col("prev").is_not_null() & (pl.col("month") <= d))
-           .group_by("scheme", "month")
-           .agg(customers=pl.len().cast(pl.Int64),
-                upgrades=(pl.col("rank") > pl.col("prev")).sum().cast(pl.Int64),
-                downgrades=(pl.col("rank") < pl.col("prev")).sum().cast(pl.Int64),
-                members=(pl.col("rank") > 0).sum().cast(pl.Int64),
-                held=pl.col("held").sum().cast(pl.Int64))
-           .with_columns(upgrade_rate=pl.col("upgrades") / pl.col("customers"),
-                         downgrade_rate=pl.col("downgrades") / pl.col("customers"),
-                         held_share=pl.col("held") / pl.col("customers"),
-                         held_of_members=(pl.col("held") / pl.col("members")).fill_nan(None))
-           .collect())
-    return _strings(out).sort("scheme", "month")
-
-
 def benefit_cost(ledger: Ledgers, panel: Frame | None = None, *, as_of: dt.date | str | None = None,
-                 schemes: SchemesArg = None, catalogues: Mapping[str, Catalogue] | None = None,
-                 _snap: pl.DataFrame | None = None) -> pl.DataFrame:
+                 schemes: SchemesArg = None, catalogues: Mapping[str, Catalogue] | None = None) -> pl.DataFrame:
     """Yearly benefit cost by scheme, tier and entitlement for the members at ``as_of``.
 
     Members of a frozen card hold no benefits (seed 003) and cost nothing. Points cost needs the
     panel (``paid``); without it that part is 0. Unit costs are assumptions: see each
-    catalogue's card (:mod:`tierlib.benefits`).
+    catalogue's card (:mod:`tierlib.benefits`). Columns: ``scheme, tier, rank, tier_label,
+    entitlement, label, kind, members, yearly_cost, assumed``.
 
     >>> import datetime as dt
     >>> l = pl.DataFrame({"customer_id": [1, 2], "month": dt.date(2024, 1, 1), "scheme": "unicom_vip",
@@ -229,7 +182,12 @@ def benefit_cost(ledger: Ledgers, panel: Frame | None = None, *, as_of: dt.date 
     [('gold', 98.0), ('silver', 8.0)]
     """
     ledger = ledger_frame(ledger)
-    snap = _snap if _snap is not None else snapshot(ledger, panel, as_of=as_of)
+    return _cost(ledger, snapshot(ledger, panel, as_of=as_of), schemes, catalogues)
+
+
+def _cost(ledger: pl.DataFrame, snap: pl.DataFrame, schemes: SchemesArg,
+          catalogues: Mapping[str, Catalogue] | None) -> pl.DataFrame:
+    """:func:`benefit_cost` of a snapshot already taken (``compare`` takes it once)."""
     active = pl.col("status") == "active" if "status" in snap.columns else pl.col("rank") > 0
     members = (snap.filter(active & (pl.col("rank") > 0)).group_by("scheme", "tier")
                .agg(members=pl.len().cast(pl.Int64), paid=pl.col("yearly_paid").fill_null(0.0).sum()))
@@ -240,12 +198,15 @@ def benefit_cost(ledger: Ledgers, panel: Frame | None = None, *, as_of: dt.date 
         m = members.filter(scheme=key)
         if m.height and cat.entitlements:
             parts.append(cat.costs(m, smap[key]).with_columns(scheme=pl.lit(key)))
-    schema = {"scheme": pl.String, "tier": pl.String, "rank": pl.Int8, "entitlement": pl.String,
-              "label": pl.String, "kind": pl.String, "members": pl.Int64, "yearly_cost": pl.Float64,
-              "assumed": pl.Boolean}
+    schema = {"scheme": pl.String, "tier": pl.String, "rank": pl.Int8, "tier_label": pl.String,
+              "entitlement": pl.String, "label": pl.String, "kind": pl.String, "members": pl.Int64,
+              "yearly_cost": pl.Float64, "assumed": pl.Boolean}
     if not parts:
         return pl.DataFrame(schema=schema)
-    return pl.concat(parts, how="vertical_relaxed").select(list(schema)).cast(schema)
+    labels = ladders(ledger, schemes).select("scheme", "tier", "tier_label")
+    out = pl.concat(parts, how="vertical_relaxed").join(labels, on=["scheme", "tier"], how="left",
+                                                        maintain_order="left")
+    return out.select(list(schema)).cast(schema)
 
 
 TABLES = ("summary", "distribution", "cross", "correlation", "equivalence", "stability", "cost")
@@ -327,10 +288,10 @@ def compare(ledgers: Ledgers, panel: Frame | None = None, *, as_of: dt.date | st
     names = _schemes_of(ledger)
     schemes = _scheme_map(names, schemes)  # load each scheme file once
     snap = snapshot(ledger, panel, as_of=d, revenue_months=revenue_months)
-    dist = tier_distribution(ledger, panel, as_of=d, schemes=schemes, _snap=snap)
+    dist = _distribution(ledger, snap, schemes, with_revenue=True)
     if panel is None:
         dist = dist.with_columns(revenue=pl.lit(None, pl.Float64), revenue_share=pl.lit(None, pl.Float64))
-    cost = benefit_cost(ledger, panel, as_of=d, schemes=schemes, catalogues=catalogues, _snap=snap)
+    cost = _cost(ledger, snap, schemes, catalogues)
     at = _strings(ledger.filter(pl.col("month") == d))
     pairs = [tuple(x) for x in pairs] if pairs is not None else list(itertools.combinations(names, 2))
     unknown = sorted({x for pair in pairs for x in pair} - set(names))

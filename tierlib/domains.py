@@ -15,6 +15,7 @@ import math
 from fnmatch import fnmatchcase
 from typing import Any, Callable
 
+from tierlib.dated import SchemeError
 from tierlib.panel import ACCOUNT_TYPES, SEGMENTS
 
 __all__ = ["DOMAINS", "check", "ladder_bounds"]
@@ -147,8 +148,6 @@ def _at(p, d: dt.date) -> Any:
 
 def check(s, *, where: str = "") -> None:
     """Raise SchemeError naming the path and the value of the first parameter outside its domain."""
-    from tierlib.params import SchemeError
-
     head = where or f"scheme {s.key}"
     for path, p in s.params.items():
         domain = _domain(path)
@@ -173,8 +172,6 @@ def check(s, *, where: str = "") -> None:
 
 
 def _ladder_order(s, head: str) -> None:
-    from tierlib.params import SchemeError
-
     families: dict[str, list[tuple[int, str]]] = {}
     for path in s.params:
         if not path.startswith(_LADDERED):

@@ -86,12 +86,11 @@ def explain(panel: pl.DataFrame | pl.LazyFrame, scheme: str | Scheme, *, custome
     Examples
     --------
     >>> import polars as pl, datetime as dt
-    >>> months = [dt.date(2024, m, 1) for m in range(1, 9)]
-    >>> p = pl.DataFrame({"customer_id": "c1", "month": months,
-    ...                   "join_month": dt.date(2024, 1, 1), "billed": 150.0})
-    >>> e = explain(p, "unicom_vip", customer_id="c1", as_of="2024-08")
-    >>> e.row["tier"], e.components[0][1]
-    ('silver', 150.0)
+    >>> p = pl.DataFrame({"customer_id": "c1", "month": [dt.date(2024, m, 1) for m in range(1, 8)],
+    ...                   "join_month": dt.date(2023, 6, 1), "billed": 320.0})
+    >>> e = explain(p, "unicom_vip", customer_id="c1", as_of="2024-07")
+    >>> e.row["tier"], e.components[0][1], e.lines[1]
+    ('gold', 320.0, 'tier gold 金卡, status active, assessed gold')
     """
     from tierlib.rating import _rate_validated
 
@@ -123,7 +122,7 @@ def explain(panel: pl.DataFrame | pl.LazyFrame, scheme: str | Scheme, *, custome
         window = "all completed months since joining" + ("" if r["window_complete"] else " (INCOMPLETE: left-truncated)")
     holding = _holding(r, s)
     lines = [f"{s.key} | customer {customer_id} | {m:%Y-%m}",
-             f"tier {r['tier']} ({s.labels.get(r['tier'], '')}), status {r['status']}, assessed {r['assessed']}"
+             f"tier {s.tier_label(r['tier'])}, status {r['status']}, assessed {r['assessed']}"
              + (f", flag {r['flag']}" if r.get("flag") else ""),
              f"eligible: {'yes' if r['eligible'] else 'NO: fails ' + ', '.join(failed)}",
              "score none (no completed month)" if r["score"] is None else f"score {r['score']:,.2f} = " + " + ".join(f"{name} {v:,.2f}" for name, v, _ in comps)]

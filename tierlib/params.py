@@ -19,7 +19,6 @@ one (the building block of reforms).
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -29,131 +28,14 @@ from typing import Any, Mapping
 import polars as pl
 import yaml
 
-from tierlib.months import as_month
+from tierlib.cardtext import scheme_card
+from tierlib.dated import SOURCES, Param, SchemeError, Value, _date, _leaf, flatten  # noqa: F401  (re-exported)
 
 __all__ = ["Value", "Param", "Scheme", "load_scheme", "schemes", "SchemeError"]
 
+_flatten = flatten  # the old private name (tierlib.dated.flatten is the public one)
+
 SCHEME_DIR = Path(__file__).parent / "rules"
-SOURCES = ("seed", "public", "assumed", "reform")
-
-
-class SchemeError(ValueError):
-    """A scheme, variant or parameter path that does not exist, or a value of the wrong type."""
-
-
-def _date(x: Any, where: str) -> dt.date:
-    if isinstance(x, dt.datetime):
-        return x.date()
-    if isinstance(x, dt.date):
-        return x
-    try:
-        return dt.date.fromisoformat(str(x))
-    except ValueError:
-        raise SchemeError(f"{where}: '{x}' is not a date (YYYY-MM-DD)") from None
-
-
-@dataclass(frozen=True)
-class Value:
-    """One value of a parameter, in force from ``start`` (None: always) with its provenance."""
-
-    value: Any
-    source: str
-    reference: str = ""
-    start: dt.date | None = None
-
-    @property
-    def assumed(self) -> bool:
-        return self.source == "assumed"
-
-
-@dataclass(frozen=True)
-class Param:
-    """A parameter's dated history of values (oldest first)."""
-
-    path: str
-    history: tuple[Value, ...]
-
-    def at(self, as_of: Any = None) -> Any:
-        """The value in force at month ``as_of`` (any form :func:`tierlib.months.as_month` takes).
-
-        ``as_of`` may be omitted only for an undated parameter: reading a dated one without a
-        month would silently pick one of its values, so it is a :class:`SchemeError` naming the path.
-        """
-        return self.value_at(as_of).value
-
-    def value_at(self, as_of: Any = None) -> Value:
-        if as_of is None:
-            if self.dated:
-                raise SchemeError(f"parameter '{self.path}' is dated ({self._dates()}): "
-                                  "read it at a month (as_of) or per row (Scheme.expr)")
-            return self.history[-1]
-        try:
-            when = as_month(as_of, name=self.path) if not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime) \
-                else as_of
-        except ValueError as e:
-            raise SchemeError(str(e)) from None
-        live = [v for v in self.history if v.start is None or v.start <= when]
-        if not live:
-            raise SchemeError(f"parameter '{self.path}' has no value before {self.history[0].start}")
-        return live[-1]
-
-    def _dates(self) -> str:
-        return ", ".join(f"from {v.start}" if v.start else "always" for v in self.history)
-
-    @property
-    def dated(self) -> bool:
-        return len(self.history) > 1 or self.history[0].start is not None
-
-    @property
-    def assumed(self) -> bool:
-        return any(v.assumed for v in self.history)
-
-    def expr(self, month: pl.Expr | None = None) -> pl.Expr:
-        """A polars expression giving the value in force at each row's ``month``.
-
-        Months before the first dated value get null (the rule did not exist yet).
-        """
-        first = self.history[0]
-        if not self.dated:
-            return pl.lit(first.value)
-        month = pl.col("month") if month is None else month
-        out: Any = pl.lit(None) if first.start is not None else pl.lit(first.value)
-        for v in self.history:
-            if v.start is not None:
-                out = pl.when(month >= v.start).then(pl.lit(v.value)).otherwise(out)
-        return out
-
-
-def _leaf(path: str, node: Mapping) -> Param:
-    if "values" in node:
-        history = []
-        for item in node["values"]:
-            if "from" not in item or "value" not in item:
-                raise SchemeError(f"parameter '{path}': each dated value needs 'from' and 'value'")
-            history.append(_value(path, item, _date(item["from"], path)))
-        history.sort(key=lambda v: v.start or dt.date.min)
-        return Param(path, tuple(history))
-    return Param(path, (_value(path, node, None),))
-
-
-def _value(path: str, node: Mapping, start: dt.date | None) -> Value:
-    source = str(node.get("source", ""))
-    if not source.startswith(SOURCES):
-        raise SchemeError(f"parameter '{path}': source '{source}' must start with one of {SOURCES}")
-    return Value(node["value"], source, str(node.get("reference", "")), start)
-
-
-def _flatten(node: Mapping, prefix: str = "") -> dict[str, Param]:
-    out: dict[str, Param] = {}
-    for key, sub in node.items():
-        path = f"{prefix}{key}"
-        if not isinstance(sub, Mapping):
-            raise SchemeError(f"parameter '{path}' needs value and source")
-        if "value" in sub or "values" in sub:
-            out[path] = _leaf(path, sub)
-        else:
-            out.update(_flatten(sub, path + "."))
-    return out
 
 
 def _short(path: str, new: Any) -> str:
@@ -332,9 +214,7 @@ class Scheme:
 
     def card(self) -> str:
         """A readable card: ladder, parameters with dates and provenance, assumptions."""
-        from tierlib.card import render_card
-
-        return render_card(self)
+        return scheme_card(self)
 
     def __repr__(self) -> str:
         return f"<Scheme {self.key}: {self.name}; ladder {' < '.join(self.ladder)}>"
@@ -347,9 +227,7 @@ class Scheme:
                                       for k, v in state.items()},))
 
     def _repr_markdown_(self) -> str:
-        from tierlib.card import render_card
-
-        return render_card(self, markdown=True)
+        return scheme_card(self, markdown=True)
 
 
 def _scheme_from_state(state: dict) -> Scheme:
@@ -412,7 +290,7 @@ def _build(doc: dict, variant: str | None, path: Path) -> Scheme:
     for key in ("id", "ladder", "parameters", "holding"):
         if key not in doc:
             raise SchemeError(f"{path}: missing '{key}'")
-    params = _flatten(doc["parameters"])
+    params = flatten(doc["parameters"])
     variants = doc.get("variants") or {}
     if variant is not None:
         if variant not in variants:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
+from tierlib.panel import of_carrier
+
 __all__ = ["REPO", "SAMPLE_PANEL", "sample_panel", "find_file", "load_panel"]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,12 +77,7 @@ def load_panel(path: str | Path | None = None, *, max_customers: int | None = No
 
 
 def _of_carrier(lf: pl.LazyFrame, carrier: str, source: Path) -> pl.LazyFrame:
-    try:
-        from tierlib.panel import of_carrier  # the one carrier filter (core)
-    except ImportError:
-        of_carrier = None
+    """One carrier's customers (:func:`tierlib.panel.of_carrier`); asking without the column is an error."""
     if "carrier" not in lf.collect_schema().names():
         raise ValueError(f"{source} has no 'carrier' column to select carrier '{carrier}' from")
-    if of_carrier is not None:
-        return of_carrier(lf, carrier)
-    return lf.filter(pl.col("carrier").cast(pl.String) == carrier)
+    return of_carrier(lf, carrier)

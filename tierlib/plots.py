@@ -30,20 +30,31 @@ def _data(df: pl.DataFrame, limit: int = 5000) -> alt.Data:
 
 
 def _labels(df: pl.DataFrame, tier: str = "tier", label: str = "tier_label") -> pl.DataFrame:
-    """Add ``tier_label`` (id + Chinese label) from the scheme's ladder when missing."""
+    """The table's own ``tier_label`` (id + Chinese label, added by the analysis that made it);
+    the tier id when the table has none. Charts never read parameter files."""
     if label in df.columns:
         return df
-    from tierlib.params import SchemeError, load_scheme
+    return df.with_columns(pl.col(tier).cast(pl.String).alias(label))
 
-    names = {}
-    for key in df["scheme"].unique().to_list() if "scheme" in df.columns else []:
-        try:
-            s = load_scheme(key)
-        except SchemeError:  # a reform's own key (no registered scheme of that name): ids only
-            continue
-        names.update({(key, t): s.tier_label(t) for t in s.ladder})
-    return df.with_columns(pl.struct("scheme", tier).map_elements(
-        lambda r: names.get((r["scheme"], r[tier]), r[tier]), return_dtype=pl.String).alias(label))
+
+def _thousands(n: pl.Expr) -> pl.Expr:
+    """A non-negative integer as text with thousands separators (``1234567`` -> ``1,234,567``).
+
+    >>> pl.select(_thousands(pl.lit(1234567))).item(), pl.select(_thousands(pl.lit(12))).item()
+    ('1,234,567', '12')
+    """
+    return n.cast(pl.Int64).cast(pl.String).str.reverse().str.extract_all(r"\d{1,3}").list.join(",").str.reverse()
+
+
+def _tier_names(scheme) -> dict[str, str]:
+    """Tier id -> ``tier_label`` from a Scheme (its ``ladder_frame``) or a ladder table."""
+    if scheme is None:
+        return {}
+    if isinstance(scheme, str):
+        raise TypeError(f"sweep_curves: scheme={scheme!r} is an id; pass the Scheme "
+                        "(tierlib.load_scheme(id)) or its ladder_frame(): charts do not read parameter files")
+    ladder = scheme if isinstance(scheme, pl.DataFrame) else scheme.ladder_frame()
+    return dict(ladder.select("tier", "tier_label").iter_rows())
 
 
 def tier_bars(distribution: pl.DataFrame, *, columns: int = 3, title: str | None = None) -> alt.FacetChart:
@@ -90,8 +101,8 @@ def cross_heatmap(cross: pl.DataFrame, a: str | None = None, b: str | None = Non
     a = a or cross["scheme_a"][0]
     b = b or cross.filter(scheme_a=a)["scheme_b"][0]
     df = cross.filter((pl.col("scheme_a") == a) & (pl.col("scheme_b") == b))
-    df = _labels(df.with_columns(scheme=pl.lit(a)), "tier_a", "label_a")
-    df = _labels(df.with_columns(scheme=pl.lit(b)), "tier_b", "label_b")
+    df = _labels(_labels(df, "tier_a", "tier_label_a"), "tier_b", "tier_label_b").rename(
+        {"tier_label_a": "label_a", "tier_label_b": "label_b"})
     base = alt.Chart(_data(df)).encode(
         x=alt.X("label_b:N", sort=alt.EncodingSortField("rank_b"), title=f"tier under {b}",
                 axis=alt.Axis(labelAngle=-40)),
@@ -116,8 +127,8 @@ def movers_heatmap(movers: pl.DataFrame, *, title: str | None = None) -> alt.Lay
     >>> movers_heatmap(m).to_dict()["layer"][1]["mark"]["type"]
     'text'
     """
-    df = movers.with_columns(shown=pl.when(pl.col("customers") > 0).then(
-        pl.col("customers").map_elements(lambda n: f"{n:,}", return_dtype=pl.String)).otherwise(pl.lit("")))
+    df = movers.with_columns(shown=pl.when(pl.col("customers") > 0).then(_thousands(pl.col("customers")))
+                             .otherwise(pl.lit("")))
     x, y = ("label_reform", "label_base") if "label_base" in df.columns else ("tier_reform", "tier_base")
     base = alt.Chart(_data(df)).encode(
         x=alt.X(f"{x}:N", sort=alt.EncodingSortField("rank_reform"), title="tier under the reform",
@@ -135,10 +146,11 @@ def movers_heatmap(movers: pl.DataFrame, *, title: str | None = None) -> alt.Lay
 
 
 def sweep_curves(sweep: pl.DataFrame, *, baseline: float | None = None, path: str = "threshold",
-                 scheme: str | None = None) -> alt.VConcatChart:
+                 scheme=None) -> alt.VConcatChart:
     """Threshold curves from :func:`tierlib.reforms.sweep`: shares by tier, then cost and near counts.
 
-    ``baseline`` draws a rule at the current value; ``scheme`` (an id) adds the tiers' Chinese labels.
+    ``baseline`` draws a rule at the current value; ``scheme`` (the swept Scheme, or its
+    ``ladder_frame()``) adds the tiers' Chinese labels.
 
     >>> s = pl.DataFrame({"value": [1, 2], "customers": 10, "member_share": [0.5, 0.4], "share_gold": [0.3, 0.2],
     ...                   "near": [1, 2], "yearly_cost": [10.0, 8.0]})
@@ -147,11 +159,7 @@ def sweep_curves(sweep: pl.DataFrame, *, baseline: float | None = None, path: st
     """
     shares = [c for c in sweep.columns if c.startswith("share_")] + (
         ["tier_or_above_share"] if "tier_or_above_share" in sweep.columns else [])
-    labels = {}
-    if scheme is not None:
-        from tierlib.params import load_scheme
-
-        labels = {t: f"{t} {lab}".strip() for t, lab in load_scheme(scheme).labels.items()}
+    labels = _tier_names(scheme)
     names = {c: labels.get(c.removeprefix("share_"), c.removeprefix("share_")) for c in shares}
     names["tier_or_above_share"] = "swept tier or above"
     long = sweep.unpivot(index="value", on=shares, variable_name="series", value_name="share").with_columns(
@@ -205,17 +213,23 @@ def tier_flows(stability: pl.DataFrame) -> alt.FacetChart:
     ).resolve_scale(y="independent").properties(title="Tier moves over time")
 
 
-def tier_shares_over_time(ledger: pl.DataFrame, scheme: str) -> alt.Chart:
-    """Stacked shares of each tier of one scheme, month by month (aggregated from a ledger).
+def tier_shares_over_time(shares: pl.DataFrame, scheme: str | None = None) -> alt.Chart:
+    """Stacked shares of each tier of one scheme, month by month.
+
+    ``shares`` is :func:`tierlib.compare.tier_shares` (``month, tier, rank, tier_label,
+    customers, share``); a ledger is aggregated here, its tiers shown by id.
 
     >>> l = pl.DataFrame({"customer_id": [1, 2], "month": dt.date(2024, 1, 1), "scheme": "unicom_vip",
     ...                   "tier": ["none", "gold"], "rank": [0, 2]})
     >>> tier_shares_over_time(l, "unicom_vip").to_dict()["mark"]["type"]
     'area'
     """
-    f = ledger.filter(pl.col("scheme") == scheme).group_by("month", "tier", "rank").agg(customers=pl.len())
-    f = _labels(f.with_columns(pl.col("tier").cast(pl.String), scheme=pl.lit(scheme)))
-    f = f.with_columns(share=pl.col("customers") / pl.col("customers").sum().over("month")).sort("month", "rank")
+    f = shares.filter(pl.col("scheme") == scheme) if scheme is not None and "scheme" in shares.columns else shares
+    scheme = scheme or (f["scheme"][0] if "scheme" in f.columns and f.height else "")
+    if "share" not in f.columns:  # a ledger: count its rows
+        f = f.group_by("month", "tier", "rank").agg(customers=pl.len()).with_columns(pl.col("tier").cast(pl.String))
+        f = f.with_columns(share=pl.col("customers") / pl.col("customers").sum().over("month"))
+    f = _labels(f).sort("month", "rank")
     return alt.Chart(_data(f)).mark_area().encode(
         x=alt.X("month:T", title=None), y=alt.Y("share:Q", stack="normalize", axis=alt.Axis(format="%")),
         color=alt.Color("tier_label:N", sort=alt.EncodingSortField("rank"), title="tier"),
@@ -231,7 +245,8 @@ def cost_bars(cost: pl.DataFrame, *, title: str | None = None) -> alt.Chart:
     >>> cost_bars(c).to_dict()["title"]["subtitle"][0].startswith("unit costs assumed")
     True
     """
-    by_tier = _labels(cost.group_by("scheme", "tier", "rank").agg(pl.col("yearly_cost").sum()))
+    keys = ["scheme", "tier", "rank"] + (["tier_label"] if "tier_label" in cost.columns else [])
+    by_tier = _labels(cost.group_by(keys).agg(pl.col("yearly_cost").sum()))
     return alt.Chart(_data(by_tier)).mark_bar().encode(
         y=alt.Y("scheme:N", title=None), x=alt.X("yearly_cost:Q", title="yuan a year", axis=alt.Axis(format="~s")),
         color=alt.Color("rank:O", title="tier rank (1 = lowest)", scale=alt.Scale(scheme="viridis")),

@@ -150,7 +150,8 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
         (e.g. a reform), or a list of these; each ledger key (``Scheme.key``) at most once.
     own_carrier : rate each scheme only on the customers whose panel ``carrier`` equals the
         scheme's carrier (:func:`tierlib.panel.of_carrier`; every customer when the panel has no
-        ``carrier`` column).
+        ``carrier`` column). A panel none of whose customers belongs to any of the schemes'
+        carriers is a ValueError naming the carriers (an eager panel).
 
     Returns
     -------
@@ -186,6 +187,10 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
     valid = validate(panel)
     if own_carrier:
         frames = [next(_iter_ledgers(of_carrier(valid, s.carrier), [s])) for s in schemes]
+        if valid.height and not any(f.height for f in frames):  # an empty ledger is no answer
+            raise ValueError(f"own_carrier: no customer of the schemes' carriers "
+                             f"({', '.join(sorted({s.carrier for s in schemes}))}) in the panel; its column "
+                             f"'carrier' holds {', '.join(map(str, valid['carrier'].unique().sort().to_list()))}")
     else:
         frames = list(_iter_ledgers(valid, schemes))
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")

@@ -31,7 +31,9 @@ from typing import Any, Mapping
 import polars as pl
 import yaml
 
-from tierlib.params import Param, Scheme, SchemeError, _flatten, load_scheme
+from tierlib.cardtext import catalogue_card
+from tierlib.dated import Param, SchemeError, flatten
+from tierlib.params import Scheme, load_scheme
 
 __all__ = ["Entitlement", "Catalogue", "load_catalogue", "catalogues_for", "CATALOGUE_DIR"]
 
@@ -156,14 +158,7 @@ class Catalogue:
         >>> print(load_catalogue("mobile_credit").card().splitlines()[-1])
         - `emergency_reopen.unit_cost` = 10.0 [**assumed**] credit risk and handling of a reopen, yuan
         """
-        out = [f"### Benefits of {self.scheme}", "", self.description, ""]
-        if self.changes:
-            out += ["Edited: " + "; ".join(self.changes), ""]
-        for path, p in self.params.items():
-            v = p.value_at()
-            source = f"**{v.source}**" if v.assumed else v.source
-            out.append(f"- `{path}` = {v.value} [{source}] {v.reference}".rstrip())
-        return "\n".join(out)
+        return catalogue_card(self)
 
     def __repr__(self) -> str:
         return f"<Catalogue {self.scheme}: {len(self.entitlements)} entitlements, {len(self.assumptions())} assumed values>"
@@ -189,7 +184,7 @@ def load_catalogue(scheme: str | Scheme | Path) -> Catalogue:
         raise SchemeError(f"no benefits catalogue {path} (known: "
                           f"{', '.join(sorted(p.stem for p in CATALOGUE_DIR.glob('*.yaml')))})")
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    params = _flatten(doc.get("parameters") or {})
+    params = flatten(doc.get("parameters") or {})
     ents = {}
     for name, meta in (doc.get("entitlements") or {}).items():
         e = Entitlement(name, **(meta or {}))

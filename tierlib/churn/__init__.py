@@ -1,6 +1,7 @@
 """Churn among customers close to dropping a tier (issue #5).
 
-Data flows one way: panel -> ledger (``tierlib.rate``) -> the functions here.
+Data flows one way: panel -> ledger (``tierlib.rate``; ``own_carrier=True`` rates each scheme
+on its own carrier's customers) -> the functions here.
 
 =====================================  ==================================================
 :func:`near_drop`                      who is close to dropping (ledger only)
@@ -12,7 +13,6 @@ Data flows one way: panel -> ledger (``tierlib.rate``) -> the functions here.
 :func:`drop_effect`                    hazard ratio of a tier drop (RD at the floor) vs naive
 :func:`reform_churn_cost`              extra churners a simulated reform causes among the downgraded
 :func:`reform_churn_cost_ledgers`      the same from a baseline and a reform ledger
-:func:`rate_own_carrier`               each scheme rated on its own carrier's customers
 =====================================  ==================================================
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 from tierlib.churn.effect import DropEffect, drop_effect, rerating_events
 from tierlib.churn.features import FEATURES, churn_features
 from tierlib.churn.fit import ChurnFit, calibration_table, expected_calibration_error, fit_churn
-from tierlib.churn.ledger import rate_own_carrier
 from tierlib.churn.model import ChurnModel
 from tierlib.churn.neardrop import near_drop
 from tierlib.churn.reform import ReformChurnCost, reform_churn_cost, reform_churn_cost_ledgers
@@ -30,4 +29,4 @@ from tierlib.churn.risk import ExpectedChurn, expected_churn, retention_list
 __all__ = ["near_drop", "churn_features", "FEATURES", "ChurnModel", "ChurnFit", "fit_churn",
            "calibration_table", "expected_calibration_error", "ExpectedChurn", "expected_churn",
            "retention_list", "DropEffect", "drop_effect", "rerating_events", "ReformChurnCost",
-           "reform_churn_cost", "reform_churn_cost_ledgers", "rate_own_carrier"]
+           "reform_churn_cost", "reform_churn_cost_ledgers"]

@@ -34,3 +34,12 @@ def need(frame: pl.DataFrame | pl.LazyFrame, cols: list[str], what: str) -> None
     missing = [c for c in cols if c not in have]
     if missing:
         raise ValueError(f"{what} lacks column(s) {', '.join(missing)}")
+
+
+def with_warnings(text: str, warnings) -> str:
+    """A result's summary sentence followed by each of its warnings (`` WARNING: ...``).
+
+    >>> with_warnings("3 customers", ["few events"])
+    '3 customers WARNING: few events.'
+    """
+    return text + "".join(f" WARNING: {w}." for w in warnings)

@@ -98,7 +98,8 @@ def calibration_chart(fit: ChurnFit) -> alt.LayerChart:
 def expected_by_tier(ec: ExpectedChurn) -> alt.LayerChart:
     """Expected churners among near-drop customers by scheme and tier, with the model interval."""
     t = ec.table.filter(pl.col("scheme") != "all").sort("scheme", "rank", nulls_last=True)
-    t = t.with_columns(label=pl.col("scheme") + " · " + pl.col("tier"))
+    tier = pl.col("tier_label") if "tier_label" in t.columns else pl.col("tier")  # the table's own label
+    t = t.with_columns(label=pl.col("scheme") + " · " + tier)
     base = alt.Chart(_values(t)).encode(y=alt.Y("label:N", sort=t["label"].to_list(), title=None))
     bars = base.mark_bar(color="#e76f51").encode(
         x=alt.X("expected:Q", title=f"expected to leave within {ec.k} months"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from tierlib.churn._common import KEY, lazy, need, t_of
+from tierlib.churn._common import KEY, lazy, need, t_of, with_warnings
 from tierlib.churn.rd import bootstrap_weights, local_rate, naive_rates
 
 __all__ = ["DropEffect", "drop_effect", "rerating_events", "ASSUMPTIONS"]
@@ -50,8 +50,9 @@ def rerating_events(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | p
                     window: int = 3) -> pl.DataFrame:
     """One row per re-rating: the month after a tier's validity ended, with score and outcome.
 
-    Columns: ``customer_id, scheme, month, held`` (rank before), ``rank`` (after), ``floor``
-    (of the held tier, ``score - to_keep`` of the month before), ``score``, ``x`` (``(score -
+    The re-rating months are the ledger's ``rerated`` rows (docs/CONTRACT.md). Columns:
+    ``customer_id, scheme, month, held`` (rank before), ``rank`` (after), ``floor`` (of the held
+    tier: the ledger's ``floor`` of the month before), ``score``, ``x`` (``(score -
     floor) / floor``), ``dropped``, ``events`` (1 if the customer leaves in months r ..
     r+window-1), ``exposure`` (months in network observed in that window).
 
@@ -65,23 +66,21 @@ def rerating_events(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | p
     >>> ev.select("month", "held", "rank", "floor", "dropped", "exposure").row(0)
     (datetime.date(2025, 2, 1), 2, 0, 300.0, True, 2.0)
     """
-    need(ledger, ["customer_id", "month", "scheme", "eligible", "score", "rank", "valid_until",
-                  "to_keep"], "ledger")
+    need(ledger, ["customer_id", "month", "scheme", "score", "rank", "floor", "rerated"], "ledger")
     pan = lazy(panel)
     churn = pl.col("churned") if "churned" in pan.collect_schema().names() else pl.lit(False)
     pan = pan.select("customer_id", "month", churn.alias("churned"))
     M = pan.select(t_of(pl.col("month").max()).alias("_M"))
-    lf = (lazy(ledger).select("customer_id", "month", "scheme", "eligible", "score", "rank",
-                              "valid_until", "to_keep")
+    lf = (lazy(ledger).select("customer_id", "month", "scheme", "score", "rank", "floor", "rerated")
           .join(pan, on=["customer_id", "month"], how="left").join(M, how="cross")
           .sort(*KEY, "month").with_columns(_t=t_of("month")))
     churn_t = pl.when(pl.col("churned")).then(pl.col("_t")).max().over(KEY)
     last_t = pl.col("_t").max().over(KEY)
-    prev = {c: pl.col(c).shift(1).over(KEY) for c in ("_t", "rank", "valid_until", "score",
-                                                          "to_keep", "eligible")}
-    rerated = ((prev["_t"] == pl.col("_t") - 1) & (prev["rank"] > 0) & prev["eligible"]
-               & pl.col("eligible") & (t_of(prev["valid_until"]) == prev["_t"]))
-    floor = prev["score"] - prev["to_keep"]
+    # the ledger says which month re-rates a tier whose holding ended (`rerated`); the tier held
+    # until then and its floor are the month before's `rank` and `floor`
+    prev = {c: pl.col(c).shift(1).over(KEY) for c in ("_t", "rank", "floor")}
+    rerated = pl.col("rerated") & (prev["_t"] == pl.col("_t") - 1) & (prev["rank"] > 0)
+    floor = prev["floor"]
     end = pl.col("_t") + window - 1
     seen_to = pl.min_horizontal(end, pl.when(churn_t.is_not_null()).then(churn_t).otherwise(last_t))
     return (lf.with_columns(_rerated=rerated.fill_null(False), held=prev["rank"], floor=floor,
@@ -144,13 +143,12 @@ class DropEffect:
     def summary(self) -> str:
         lo, hi = self.ci
         nlo, nhi = self.naive_ci
-        warn = "".join(f" WARNING: {w}." for w in self.warnings)
-        return (f"tier drop x{self.hazard_ratio:.2f} churn hazard over {self.window} months "
-                f"({self.level:.0%} CI {lo:.2f}-{hi:.2f}; one-sided p(HR<=1) {self.p_value:.3f}); "
-                f"RD at the floor, bandwidth {self.bandwidth:.0%} of the floor, {self.n_below} "
-                f"re-ratings below ({self.events_below} churned) and {self.n_above} above "
-                f"({self.events_above} churned). Naive (after any drop vs other months): "
-                f"x{self.naive_ratio:.2f} ({nlo:.2f}-{nhi:.2f})." + warn)
+        return with_warnings(f"tier drop x{self.hazard_ratio:.2f} churn hazard over {self.window} months "
+                             f"({self.level:.0%} CI {lo:.2f}-{hi:.2f}; one-sided p(HR<=1) {self.p_value:.3f}); "
+                             f"RD at the floor, bandwidth {self.bandwidth:.0%} of the floor, {self.n_below} "
+                             f"re-ratings below ({self.events_below} churned) and {self.n_above} above "
+                             f"({self.events_above} churned). Naive (after any drop vs other months): "
+                             f"x{self.naive_ratio:.2f} ({nlo:.2f}-{nhi:.2f}).", self.warnings)
 
 
 def _rd(x, ev, ex, dropped, w_cust, cust, bw):

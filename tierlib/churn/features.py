@@ -74,8 +74,8 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
     if k < 1:
         raise ValueError(f"k must be >= 1 month, got {k}")
     need(panel, ["customer_id", "month", "join_month", "billed"], "panel")
-    need(ledger, ["customer_id", "month", "scheme", "score", "tier", "rank", "valid_until",
-                  "to_keep", "to_next", "window_complete"], "ledger")
+    need(ledger, ["customer_id", "month", "scheme", "score", "tier", "rank", "floor", "valid_until",
+                  "rerated", "to_keep", "to_next", "window_complete"], "ledger")
     pan = lazy(panel)
     names = pan.collect_schema().names()
     defaults = {"churned": False, "in_arrears": False, "suspensions": 0, "plan_fee": 0.0,
@@ -86,12 +86,7 @@ def churn_features(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl
                      pl.col("segment").cast(pl.String))
     last_panel = pan.select(t_of(pl.col("month").max()).alias("_M"))
     led = lazy(ledger)
-    if "rerated" not in led.collect_schema().names():  # ledgers before docs/CONTRACT.md's `rerated`
-        led = led.sort(*KEY, "month").with_columns(rerated=(
-            (t_of(pl.col("month").shift(1)) == t_of("month") - 1) & (pl.col("rank").shift(1) > 0)
-            & (t_of(pl.col("valid_until").shift(1)) == t_of(pl.col("month").shift(1)))
-        ).over(KEY).fill_null(False))
-    led = led.select("customer_id", "month", "scheme", "score", "tier", "rank", "valid_until",
+    led = led.select("customer_id", "month", "scheme", "score", "tier", "rank", "floor", "valid_until",
                      "to_keep", "to_next", "window_complete", "rerated")
     lf = (led.join(pan, on=["customer_id", "month"], how="left")
           .join(last_panel, how="cross")

@@ -10,7 +10,7 @@ import polars as pl
 from sklearn.base import clone
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from tierlib.churn._common import month_of
+from tierlib.churn._common import month_of, with_warnings
 from tierlib.churn.features import FEATURES, churn_features, feature_matrix
 from tierlib.churn.model import ChurnModel
 from tierlib.churn.rd import bootstrap_weights
@@ -118,12 +118,11 @@ class ChurnFit:
         """Plain-text figures of the held-out period, then any warning."""
         m, nd = self.metrics, self.metrics_near_drop
         lo, hi = self.periods["test"]
-        warn = "".join(f" WARNING: {w}." for w in self.warnings)
-        return (f"held-out months {lo:%Y-%m}..{hi:%Y-%m}: {m['n']} customer-months, churn within "
-                f"{self.k} months {m['churn_rate']:.2%} (predicted {m['mean_p']:.2%}); ROC-AUC "
-                f"{m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, Brier {m['brier']:.4f}, ECE "
-                f"{m['ece']:.4f}; near-drop rows: {nd['n']}, churn {nd['churn_rate']:.2%} "
-                f"(predicted {nd['mean_p']:.2%}), ECE {nd['ece']:.4f}" + warn)
+        return with_warnings(f"held-out months {lo:%Y-%m}..{hi:%Y-%m}: {m['n']} customer-months, churn within "
+                             f"{self.k} months {m['churn_rate']:.2%} (predicted {m['mean_p']:.2%}); ROC-AUC "
+                             f"{m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, Brier {m['brier']:.4f}, ECE "
+                             f"{m['ece']:.4f}; near-drop rows: {nd['n']}, churn {nd['churn_rate']:.2%} "
+                             f"(predicted {nd['mean_p']:.2%}), ECE {nd['ece']:.4f}", self.warnings)
 
 
 def _span(t: np.ndarray) -> tuple[dt.date, dt.date]:

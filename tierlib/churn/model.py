@@ -79,19 +79,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                  max_leaf_nodes: int = 15, min_samples_leaf: int = 100,
                  l2_regularization: float = 1.0, C: float = 1.0, max_train_rows: int | None = None,
                  adjust: tuple = (), random_state=None):
-        self.base = base
-        self.method = method
-        self.calibration_size = calibration_size
-        self.gap = gap
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_samples_leaf = min_samples_leaf
-        self.l2_regularization = l2_regularization
-        self.C = C
-        self.max_train_rows = max_train_rows
-        self.adjust = adjust
-        self.random_state = random_state
+        # scikit-learn's contract: every argument stored unchanged under its own name
+        for name, value in list(locals().items()):
+            if name != "self":
+                setattr(self, name, value)
 
     def _make_base(self):
         if self.base == "hgb":

@@ -13,9 +13,11 @@ __all__ = ["near_drop", "drop_columns"]
 
 
 def drop_columns(*, horizon: int = 3, margin: float = 0.10) -> list[pl.Expr]:
-    """Expressions adding ``floor``, ``gap``, ``months_to_expiry``, ``expiring``, ``near_floor``.
+    """Expressions adding ``gap``, ``months_to_expiry``, ``expiring``, ``near_floor``.
 
-    - ``floor``: the score threshold of the tier in effect (``score - to_keep``).
+    They read the ledger's ``floor`` (the score threshold of the tier in effect,
+    docs/CONTRACT.md), ``to_keep``, ``rank``, ``month`` and ``valid_until``.
+
     - ``gap``: ``to_keep / floor``, the score's distance to the floor relative to the floor
       (negative: below the floor, held up only by validity); null without a tier or floor.
     - ``months_to_expiry``: months from ``month`` to ``valid_until`` (0: validity ends this
@@ -27,15 +29,14 @@ def drop_columns(*, horizon: int = 3, margin: float = 0.10) -> list[pl.Expr]:
       (``0 <= gap <= margin``).
 
     >>> led = pl.DataFrame({"month": [dt.date(2024, 5, 1)], "valid_until": [dt.date(2024, 6, 1)],
-    ...                     "rank": [2], "score": [280.0], "to_keep": [-20.0]})
+    ...                     "rank": [2], "floor": [300.0], "to_keep": [-20.0]})
     >>> led.select(drop_columns()).row(0)
-    (300.0, -0.06666666666666667, 1, True, False)
+    (-0.06666666666666667, 1, True, False)
     """
-    floor = pl.col("score") - pl.col("to_keep")
+    floor = pl.col("floor")
     tier_held = (pl.col("rank") > 0) & pl.col("to_keep").is_not_null()
     mte = t_of("valid_until") - t_of("month")
     return [
-        floor.alias("floor"),
         pl.when(tier_held & (floor > 0)).then(pl.col("to_keep") / floor).alias("gap"),
         mte.alias("months_to_expiry"),
         (tier_held & (pl.col("to_keep") < 0) & mte.is_between(0, horizon - 1)).fill_null(False)
@@ -90,7 +91,7 @@ def near_drop(ledger: pl.DataFrame | pl.LazyFrame, *, horizon: int = 3, margin: 
         raise ValueError(f"horizon must be >= 1 month, got {horizon}")
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
-    need(ledger, ["customer_id", "month", "scheme", "score", "tier", "rank", "valid_until",
+    need(ledger, ["customer_id", "month", "scheme", "score", "tier", "rank", "floor", "valid_until",
                   "to_keep"], "ledger")
     lf = lazy(ledger)
     if as_of is not None:

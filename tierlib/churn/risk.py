@@ -9,7 +9,9 @@ import numpy as np
 import polars as pl
 from scipy.stats import norm
 
+from tierlib.ledger import ladders
 from tierlib.months import as_month
+from tierlib.churn._common import with_warnings
 from tierlib.revenue import REVENUE, Revenue
 from tierlib.churn.features import feature_matrix
 from tierlib.churn.fit import ChurnFit
@@ -70,7 +72,8 @@ def unseen_rerating(fit: ChurnFit, as_of: dt.date, schemes: list[str] | None = N
 class ExpectedChurn:
     """Expected churners and revenue at risk among near-drop customers in one month.
 
-    ``table`` has one row per group (and an ``all`` row): ``rank`` (of the tier, when ``by``
+    ``table`` has one row per group (and an ``all`` row; ``tier_label`` when ``by`` has scheme
+    and tier): ``rank`` (of the tier, when ``by``
     holds ``tier``), ``customers``, ``expected`` (sum
     of calibrated probabilities of leaving within ``k`` months), ``model_lo``/``model_hi``
     (the model interval of that sum, see ``method``), ``count_lo``/``count_hi`` (interval for
@@ -101,12 +104,12 @@ class ExpectedChurn:
 
     def summary(self) -> str:
         t = self.total()
-        warn = "".join(f" WARNING: {w}." for w in self.warnings)
-        return (f"{self.as_of:%Y-%m}: {t['customers']} customers close to a tier drop; expected to "
-                f"leave within {self.k} months: {t['expected']:.1f} ({self.level:.0%} model interval "
-                f"{t['model_lo']:.1f}-{t['model_hi']:.1f}, from {self.n_refit} refits; the realised "
-                f"count should fall in {t['count_lo']:.0f}-{t['count_hi']:.0f}); revenue at "
-                f"risk {t['revenue_at_risk']:,.0f} yuan of {t['revenue']:,.0f} ({self.revenue})" + warn)
+        return with_warnings(f"{self.as_of:%Y-%m}: {t['customers']} customers close to a tier drop; expected to "
+                             f"leave within {self.k} months: {t['expected']:.1f} ({self.level:.0%} model interval "
+                             f"{t['model_lo']:.1f}-{t['model_hi']:.1f}, from {self.n_refit} refits; the realised "
+                             f"count should fall in {t['count_lo']:.0f}-{t['count_hi']:.0f}); revenue at "
+                             f"risk {t['revenue_at_risk']:,.0f} yuan of {t['revenue']:,.0f} ({self.revenue})",
+                             self.warnings)
 
 
 def _log_interval(est: np.ndarray, boots: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
@@ -179,6 +182,10 @@ def expected_churn(fit: ChurnFit, *, as_of=None, by: tuple[str, ...] | list[str]
     })
     if "tier" in by:  # the ladder position, so charts order tiers without reading the scheme files
         table = table.join(nd.group_by(by).agg(rank=pl.col("rank").min()), on=list(by), how="left")
+    if "tier" in by and "scheme" in by:  # id and Chinese label, for the charts (tierlib.ledger.ladders)
+        labels = ladders(nd.select("scheme", "tier", "rank")).select("scheme", "tier", "tier_label")
+        table = table.join(labels, on=["scheme", "tier"], how="left", maintain_order="left").with_columns(
+            pl.col("tier_label").fill_null(pl.col("tier")))
     warnings = list(fit.warnings)
     if len(fit.refits) < 2:
         warnings.append("no model interval: fit_churn ran with fewer than 2 refits (n_refit)")
