@@ -22,7 +22,7 @@ browser:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 report: $(STAMP)
-	$(BIN)/tierlib report --out reports/latest
+	$(BIN)/tierlib report --out reports/latest --overwrite
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider

@@ -48,7 +48,7 @@ def write_config(folder: Path, **config) -> Path:
 
 
 def report(config: Path, out: Path) -> int:
-    return cli_main(argparse.Namespace(config=str(config), out=str(out)))
+    return cli_main(argparse.Namespace(config=str(config), out=str(out), overwrite=False))
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,8 @@ def chart_run(tmp_path_factory):
 
 
 def test_run_writes_index_pages_notebooks_and_params(chart_run):
-    assert {p.name for p in chart_run.iterdir()} == {"index.html", "chart.html", "chart.ipynb", "params.json"}
+    assert {p.name for p in chart_run.iterdir()} == {"index.html", "chart.html", "chart.ipynb", "params.json",
+                                                     "_tierlib.json"}
     params = json.loads((chart_run / "params.json").read_text())
     assert params["notebooks"][0]["parameters"] == {
         "title": "Bars", "panel": str(BARS.resolve()), "n_bars": 2, "scale": 2, "as_of": "2024-12-01",
@@ -157,7 +158,7 @@ def test_declared_parameters_read_annotations_and_defaults():
 
 def test_output_folder_with_files_is_refused(tmp_path):
     (tmp_path / "old.html").write_text("previous run")
-    with pytest.raises(ReportError, match="already holds files"):
+    with pytest.raises(ReportError, match="holds files tierlib did not write"):
         run_report(ReportConfig(notebooks=(CHART,)), out=tmp_path)
 
 
@@ -270,3 +271,13 @@ def test_report_package_modules_are_small():
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in folder.glob("*.py")}
     assert {"config.py", "parameters.py", "execution.py", "pages.py", "index.py"} <= set(sizes)
     assert max(sizes.values()) < 400, sizes
+
+
+@needs_chromium
+def test_pages_request_nothing_in_headless_chromium_with_the_network_blocked(chart_run):
+    """Issue 10 item 9, layer b, on this run's pages: every request but the page's own is aborted and recorded."""
+    from tierlib.report.browser import check_pages
+
+    pages = sorted(chart_run.glob("*.html"))
+    assert [p.name for p in pages] == ["chart.html", "index.html"]
+    assert check_pages(pages) == {}

@@ -223,6 +223,8 @@ def _optional_commands(sub: argparse._SubParsersAction) -> None:
                     "index.html, one HTML page and one executed .ipynb per notebook, and params.json.")
     r.add_argument("--config", help="report config (YAML); default: report_config.yaml in the package")
     r.add_argument("--out", help="output folder; default: reports/<timestamp>")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace a previous report in --out (never other files; a failed report is replaced anyway)")
     r.set_defaults(func=cmd_report)
 
 
@@ -269,7 +271,7 @@ def cmd_report(a: argparse.Namespace) -> int:
         print(f"tierlib report: {line}", file=sys.stderr, flush=True)
 
     try:
-        run = run_report(load_config(a.config), out=a.out, progress=say)
+        run = run_report(load_config(a.config), out=a.out, overwrite=getattr(a, "overwrite", False), progress=say)
     except ReportError as exc:
         for line in str(exc).splitlines():
             say(line)

@@ -12,7 +12,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "report_config.yaml"
-_CONFIG_KEYS = {"notebooks", "parameters", "notebook_parameters", "data_parameters"}
+_CONFIG_KEYS = {"notebooks", "parameters", "notebook_parameters", "data_parameters", "output_parameters",
+                "cell_timeout", "browser_check"}
+#: Seconds one cell may run before the run fails (config ``cell_timeout``).
+DEFAULT_CELL_TIMEOUT = 600
 _TYPE_NAMES = ("bool", "int", "float", "str", "list", "dict", "None")
 
 
@@ -44,7 +47,10 @@ def one_line(text: str, limit: int = 300) -> str:
 class ReportConfig:
     """What to run: notebooks in order, common and per-notebook parameters.
 
-    Relative paths (notebooks and data parameters) are taken from the working directory.
+    Relative paths (notebooks, data and output parameters) are taken from the working
+    directory. ``output_parameters`` name files a notebook writes: they must lie in the report
+    folder or in ``data/``. ``cell_timeout`` (seconds) fails a cell that runs longer.
+    ``browser_check`` also loads every page in headless chromium with the network blocked.
     """
 
     notebooks: tuple[Path, ...]
@@ -52,6 +58,9 @@ class ReportConfig:
     notebook_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     data_parameters: tuple[str, ...] = ()
     source: Path | None = None
+    output_parameters: tuple[str, ...] = ()
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT
+    browser_check: bool = False
 
 
 class _StringDates(yaml.SafeLoader):
@@ -91,6 +100,9 @@ def load_config(path: str | Path | None = None) -> ReportConfig:
         notebook_parameters={k: v or {} for k, v in (raw.get("notebook_parameters") or {}).items()},
         data_parameters=tuple(raw.get("data_parameters") or ()),
         source=source,
+        output_parameters=tuple(raw.get("output_parameters") or ()),
+        cell_timeout=raw.get("cell_timeout", DEFAULT_CELL_TIMEOUT),
+        browser_check=raw.get("browser_check", False),
     )
 
 
@@ -107,7 +119,17 @@ def _config_shape_problems(raw: Any) -> list[str]:
     sections = raw.get("notebook_parameters") or {}
     if not isinstance(sections, dict) or not all(isinstance(v or {}, dict) for v in sections.values()):
         problems.append("'notebook_parameters' must map a notebook name to a mapping of name: value")
-    data = raw.get("data_parameters") or []
-    if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
-        problems.append("'data_parameters' must be a list of parameter names")
+    for key in ("data_parameters", "output_parameters"):
+        names = raw.get(key) or []
+        if not isinstance(names, list) or not all(isinstance(p, str) for p in names):
+            problems.append(f"'{key}' must be a list of parameter names")
+    both = set(raw.get("data_parameters") or []) & set(raw.get("output_parameters") or [])
+    if both and not problems:
+        problems.append(f"{', '.join(sorted(both))}: both a data (input) and an output parameter")
+    timeout = raw.get("cell_timeout", DEFAULT_CELL_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        problems.append(f"'cell_timeout' must be a positive number of seconds (default {DEFAULT_CELL_TIMEOUT}), "
+                        f"got {timeout!r}")
+    if not isinstance(raw.get("browser_check", False), bool):
+        problems.append(f"'browser_check' must be true or false, got {raw['browser_check']!r}")
     return problems

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tierlib.notebook import TABLES_ENV
+from tierlib.outputs import OutputError, atomic_dir, output_lock
+from tierlib.report.browser import chromium
 from tierlib.report.config import ReportConfig, ReportError, load_config, one_line
+from tierlib.report.files import bound_outputs, collect_tables, output_problems, report_target, write_marker
 from tierlib.report.index import index_html, write_params
 from tierlib.report.pages import publish
 from tierlib.report.parameters import NotebookJob, _read_notebook, check_parameters
@@ -28,6 +33,7 @@ class NotebookResult:
     parameters: dict[str, Any]
     seconds: float = 0.0
     error: str | None = None
+    tables: list[str] = field(default_factory=list)  # workbook and CSV files, relative to the run folder
 
 
 @dataclass
@@ -49,14 +55,18 @@ class ReportRun:
         return [r.error for r in self.results if r.error is not None]
 
 
-def run_report(config: ReportConfig | None = None, *, out: str | Path | None = None,
+def run_report(config: ReportConfig | None = None, *, out: str | Path | None = None, overwrite: bool = False,
                progress: Callable[[str], None] | None = None) -> ReportRun:
-    """Check the parameters, run every notebook, write the pages, ``index.html`` and ``params.json``.
+    """Check the parameters, run every notebook, publish the pages, ``index.html`` and ``params.json``.
 
-    ``out`` defaults to ``reports/<run-id>`` with a timestamp run id; it must not hold files.
-    A parameter problem raises :class:`ReportError` and creates nothing. A failing notebook
-    does not stop the others: its partial ``.ipynb`` and page are kept, ``ok`` is false and
-    ``failures`` has one line for it naming the cell.
+    ``out`` defaults to ``reports/<run-id>`` with a timestamp run id. Nothing appears under
+    ``out`` until the run ends: the folder is built under a hidden temporary sibling while
+    the run holds a lock on ``out`` (a second run into it is refused at once), then published
+    whole. A folder holding anything but a previous report is refused; a previous report is
+    replaced only with ``overwrite`` (a failed one also without). A parameter or output
+    problem raises :class:`ReportError` and creates nothing. A failing notebook does not stop
+    the others: its partial ``.ipynb`` and page are kept, ``ok`` is false, ``params.json``
+    says ``"status": "failed"`` and ``failures`` has one line for it naming the cell.
 
     Examples
     --------
@@ -68,40 +78,106 @@ def run_report(config: ReportConfig | None = None, *, out: str | Path | None = N
     config = config if config is not None else load_config()
     jobs = check_parameters(config)
     started = datetime.now().astimezone()
-    out = Path(out) if out is not None else Path("reports") / started.strftime("%Y%m%d-%H%M%S")
-    if out.exists() and any(out.iterdir()):
-        raise ReportError(f"{out}: the output folder already holds files; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    run = ReportRun(out, out.name, started, [NotebookResult(j.name, j.path, j.parameters) for j in jobs], config)
-    for job, result in zip(jobs, run.results):
-        if progress:
-            progress(f"running {job.path.name} ...")
-        began = time.monotonic()
-        failed = _execute(job, out / f"{job.name}.ipynb")
-        offline = publish(job, out) if (out / f"{job.name}.ipynb").exists() else None  # also a partial one
-        result.error = failed or offline
-        result.seconds = round(time.monotonic() - began, 1)
-        if progress:
-            progress(f"  {'failed' if result.error else 'done'} in {result.seconds} s")
-        write_params(run)
-    (out / "index.html").write_text(index_html(run), encoding="utf-8")
+    if out is None:
+        out = Path("reports") / started.strftime("%Y%m%d-%H%M%S")
+        out.parent.mkdir(exist_ok=True)  # the default place; a named --out's parent must exist
+    out = Path(out)
+    problems = output_problems(config, jobs, out, overwrite)
+    if config.browser_check and chromium() is None:
+        problems.append("browser_check: true, but chromium is not installed (Debian: apt-get install chromium)")
+    if problems:
+        raise ReportError("\n".join(problems))
+    run = ReportRun(out, out.name, started, [NotebookResult(j.name, j.path, dict(j.parameters)) for j in jobs],
+                    config)
+    try:
+        with output_lock(out):
+            replace = report_target(out, overwrite)
+            with atomic_dir(out, overwrite=replace) as tmp:
+                tmp = tmp.resolve()  # notebooks run in their own folder
+                for job, result in zip(jobs, run.results):
+                    _run_one(job, result, run, tmp, overwrite, progress)
+                    write_params(run, tmp)
+                if config.browser_check:
+                    _browser_check(jobs, run, tmp, progress)
+                    write_params(run, tmp)
+                (tmp / "index.html").write_text(index_html(run), encoding="utf-8")
+                write_marker(tmp, run.ok)
+    except OutputError as exc:
+        raise ReportError(str(exc)) from None
     return run
 
 
-def _execute(job: NotebookJob, output: Path) -> str | None:
+def _run_one(job: NotebookJob, result: NotebookResult, run: ReportRun, tmp: Path, overwrite: bool,
+             progress: Callable[[str], None] | None) -> None:
+    if progress:
+        progress(f"running {job.path.name} ...")
+    began = time.monotonic()
+    scratch = tmp / f".tables-{job.name}"
+    scratch.mkdir()
+    output = tmp / f"{job.name}.ipynb"
+    try:
+        with bound_outputs(job, run.config.output_parameters, run.out, tmp, overwrite) as params:
+            failed = _execute(job, output, params, scratch, run.config.cell_timeout)
+            if failed:
+                raise _Failed(failed)
+    except _Failed as exc:
+        result.error = str(exc)
+    except OutputError as exc:  # it did not write a file it was given
+        result.error = str(exc)
+    offline = publish(job, tmp) if output.exists() else None  # also a partial one
+    result.error = result.error or offline
+    if result.error is None:
+        try:
+            result.tables = collect_tables(scratch, tmp, job.name)
+        except OutputError as exc:
+            result.error = str(exc)
+    shutil.rmtree(scratch, ignore_errors=True)
+    result.seconds = round(time.monotonic() - began, 1)
+    if progress:
+        progress(f"  {'failed' if result.error else 'done'} in {result.seconds} s")
+
+
+def _browser_check(jobs: list[NotebookJob], run: ReportRun, tmp: Path,
+                   progress: Callable[[str], None] | None) -> None:
+    """Load every page in headless chromium with the network blocked; a request fails its notebook."""
+    from tierlib.report.browser import check_pages
+
+    if progress:
+        progress("loading the pages in headless chromium ...")
+    pages = [tmp / f"{r.name}.html" for r in run.results if (tmp / f"{r.name}.html").exists()]
+    problems = check_pages(pages)
+    for result in run.results:
+        line = problems.get(f"{result.name}.html")
+        if line and result.error is None:
+            result.error = line
+
+
+class _Failed(Exception):
+    """A notebook failed (one line): its output files are not published."""
+
+
+def _execute(job: NotebookJob, output: Path, parameters: dict[str, Any], tables: Path,
+             timeout: float) -> str | None:
     """Run one notebook with papermill; on failure return one line naming the cell."""
     import papermill
+    from nbclient.exceptions import CellTimeoutError
     from papermill.exceptions import PapermillExecutionError
 
     try:
         with _without_papermill_inspector_warnings():
             papermill.execute_notebook(
-                str(job.path), str(output), parameters=job.parameters, kernel_name="python3",
-                language="python", kernel_manager_class=_kernel_manager_class(), cwd=str(job.path.parent),
-                progress_bar=False, log_output=False,
+                str(job.path), str(output), parameters=parameters, kernel_name="python3",
+                language="python", kernel_manager_class=_kernel_manager_class({TABLES_ENV: str(tables)}),
+                cwd=str(job.path.parent), progress_bar=False, log_output=False, execution_timeout=timeout,
             )
     except PapermillExecutionError as exc:
         return _failure_line(job, output, exc.cell_index, exc.ename, exc.evalue)
+    except CellTimeoutError:
+        started = _last_started_cell(output)
+        what = f"ran longer than cell_timeout = {timeout:g} s"
+        if started is None:
+            return f"{job.path.name} failed: a cell {what}"
+        return _failure_line(job, output, started, "CellTimeoutError", what)
     except Exception as exc:  # the kernel died (or did not start): no error output to read
         started = _last_started_cell(output)
         if started is None:
@@ -151,11 +227,13 @@ def _failure_line(job: NotebookJob, output: Path, cell_index: int, ename: str, e
 _KERNEL_MANAGER = None
 
 
-def _kernel_manager_class() -> type:
+def _kernel_manager_class(env: dict[str, str] | None = None) -> type:
     """A kernel manager that always starts this interpreter, importing this ``tierlib``.
 
     A ``python3`` kernelspec found on the Jupyter path may point at another interpreter (a
     user-level ``ipykernel install`` from another environment); the report must not depend on it.
+    ``env`` is added to the kernel's environment (e.g. where :func:`tierlib.notebook.table`
+    leaves the notebook's tables).
     """
     global _KERNEL_MANAGER
     if _KERNEL_MANAGER is None:
@@ -166,6 +244,8 @@ def _kernel_manager_class() -> type:
         from traitlets import default
 
         class ThisInterpreterKernelManager(AsyncKernelManager):
+            extra_env: dict[str, str] = {}
+
             @property
             def kernel_spec(self) -> KernelSpec:
                 if self._kernel_spec is None:
@@ -174,7 +254,7 @@ def _kernel_manager_class() -> type:
                     # The kernel's own log is noise here (shutdown starts with SIGINT, logged
                     # as an error); a cell's errors are in the notebook, a dead kernel is reported.
                     quiet = ["--IPKernelApp.log_level=CRITICAL"]
-                    self._kernel_spec = KernelSpec(resource_dir=RESOURCES, env={"PYTHONPATH": path},
+                    self._kernel_spec = KernelSpec(resource_dir=RESOURCES, env={"PYTHONPATH": path, **self.extra_env},
                                                    **get_kernel_dict(extra_arguments=quiet))
                 return self._kernel_spec
 
@@ -183,4 +263,6 @@ def _kernel_manager_class() -> type:
                 return "auto" if zmq.has("curve") else "disabled"
 
         _KERNEL_MANAGER = ThisInterpreterKernelManager
-    return _KERNEL_MANAGER
+    if not env:
+        return _KERNEL_MANAGER
+    return type(_KERNEL_MANAGER.__name__, (_KERNEL_MANAGER,), {"extra_env": dict(env)})

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import html
 import json
+from urllib.parse import quote
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tierlib.report.execution import ReportRun
 
 def _tierlib_version() -> str:
@@ -28,6 +31,7 @@ def _data_paths(run: ReportRun) -> list[str]:
 def _run_summary(run: ReportRun) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
+        "status": "ok" if run.ok else "failed",
         "run_date": run.started.isoformat(timespec="seconds"),
         "tierlib_version": _tierlib_version(),
         "config": str(run.config.source.resolve()) if run.config.source else None,
@@ -35,15 +39,17 @@ def _run_summary(run: ReportRun) -> dict[str, Any]:
         "parameters": dict(run.config.parameters),
         "notebooks": [
             {"name": r.name, "source": str(r.source), "parameters": r.parameters,
-             "status": "failed" if r.error else "ok", "error": r.error, "seconds": r.seconds}
+             "status": "failed" if r.error else "ok", "error": r.error, "seconds": r.seconds,
+             "tables": r.tables}
             for r in run.results
         ],
     }
 
 
-def write_params(run: ReportRun) -> None:
+def write_params(run: ReportRun, folder: Path) -> None:
+    """Write ``params.json`` into ``folder`` (the run's temporary folder until it is published)."""
     text = json.dumps(_run_summary(run), indent=2, ensure_ascii=False, default=str)
-    (run.out / "params.json").write_text(text + "\n", encoding="utf-8")
+    (folder / "params.json").write_text(text + "\n", encoding="utf-8")
 
 
 def index_html(run: ReportRun) -> str:
@@ -53,16 +59,17 @@ def index_html(run: ReportRun) -> str:
     for nb in s["notebooks"]:
         status = "ok" if nb["error"] is None else f"<strong>failed</strong>: {e(nb['error'])}"
         params = e(json.dumps(nb["parameters"], ensure_ascii=False, default=str))
+        tables = " ".join(f'<a href="{e(quote(t))}">{e(t)}</a>' for t in nb["tables"]) or "none"
         rows.append(f'<tr><td><a href="{e(nb["name"])}.html">{e(nb["name"])}</a></td><td>{status}</td>'
                     f'<td><code>{params}</code></td><td>{nb["seconds"]} s</td>'
-                    f'<td><a href="{e(nb["name"])}.ipynb">.ipynb</a></td></tr>')
+                    f'<td><a href="{e(nb["name"])}.ipynb">.ipynb</a></td><td>{tables}</td></tr>')
     facts = [("Run", s["run_id"]), ("Run date", s["run_date"]), ("tierlib version", s["tierlib_version"]),
              ("Data", ", ".join(s["data"]) or "none given"), ("Config", s["config"] or "(in code)"),
              ("Common parameters", json.dumps(s["parameters"], ensure_ascii=False, default=str))]
     dl = "\n".join(f"<dt>{e(k)}</dt><dd><code>{e(str(v))}</code></dd>" for k, v in facts)
-    verdict = "All notebooks ran." if run.ok else f"{len(run.failures)} notebook(s) failed."
+    verdict = "All notebooks ran." if run.ok else f"FAILED: {len(run.failures)} notebook(s) failed."
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>tierlib report {e(s["run_id"])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>tierlib report {e(s["run_id"])}{"" if run.ok else " (FAILED)"}</title>
 <style>
 body {{ font: 15px/1.5 sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
 dl {{ display: grid; grid-template-columns: max-content auto; gap: .2em 1em; }} dt {{ font-weight: bold; }}
@@ -77,7 +84,8 @@ code {{ font-size: 13px; word-break: break-word; }}
 {dl}
 </dl>
 <table><thead>
-<tr><th>Notebook</th><th>Status</th><th>Parameters</th><th>Time</th><th>Executed notebook</th></tr>
+<tr><th>Notebook</th><th>Status</th><th>Parameters</th><th>Time</th><th>Executed notebook</th>
+<th>Key tables (Excel, CSV)</th></tr>
 </thead>
 <tbody>
 {chr(10).join(rows)}
