@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-import tierlib
 from tierlib.months import as_month
 from tierlib.revenue import REVENUE, Revenue
 from tierlib.churn.effect import DropEffect
@@ -87,11 +86,13 @@ def _probabilities(churn, scheme: str, d: dt.date, panel, ids: pl.DataFrame, rev
     Revenue comes from the panel by ``revenue``'s definition; without a panel, from ``churn``
     (a ChurnFit's rows carry :data:`tierlib.revenue.REVENUE`).
     """
+    known = "revenue" in ids.columns  # the revenue of the Simulation's own rows
     if isinstance(churn, ChurnFit):
         scored = churn.scored.filter((pl.col("month") == d) & (pl.col("scheme").cast(pl.String) == scheme))
-        out = ids.join(scored.select("customer_id", "p", "revenue"), on="customer_id", how="left")
+        cols = ["customer_id", "p"] + ([] if known else ["revenue"])
+        out = ids.join(scored.select(cols), on="customer_id", how="left")
     elif isinstance(churn, pl.DataFrame):
-        cols = ["customer_id", "p"] + (["revenue"] if "revenue" in churn.columns else [])
+        cols = ["customer_id", "p"] + (["revenue"] if "revenue" in churn.columns and not known else [])
         out = ids.join(churn.select(cols), on="customer_id", how="left")
     else:
         out = ids.with_columns(p=pl.lit(float(churn)))
@@ -102,7 +103,7 @@ def _probabilities(churn, scheme: str, d: dt.date, panel, ids: pl.DataFrame, rev
     return out
 
 
-def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
+def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame | None = None, *,
                       churn: ChurnFit | pl.DataFrame | float, effect: DropEffect | float | tuple,
                       ) -> ReformChurnCost:
     """Extra expected churners (and revenue) among the customers a simulated reform downgrades.
@@ -110,10 +111,12 @@ def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
     Parameters
     ----------
     sim : the :class:`tierlib.reforms.Simulation` (its ``as_of`` is the month compared; its
-        benefit cost change is reported alongside).
-    panel : the simulated panel (a Simulation carries no per-customer tiers: both schemes are
-        rated on it).
-    churn, effect : as in :func:`reform_churn_cost_ledgers`; revenue is defined as ``sim.revenue``.
+        per-customer tiers, ``sim.customers``, say who is downgraded; its benefit cost change is
+        reported alongside).
+    panel : optional: take each downgraded customer's revenue from this panel (by
+        ``sim.revenue``'s definition) instead of from ``sim.customers`` (the same figure when it
+        is the simulated panel).
+    churn, effect : as in :func:`reform_churn_cost_ledgers`.
 
     Examples
     --------
@@ -121,18 +124,22 @@ def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
     >>> months = [dt.date(2024, m, 1) for m in range(1, 9)]
     >>> p = pl.DataFrame({"customer_id": "c1", "month": months, "join_month": months[0], "billed": 320.0})
     >>> sim = tierlib.simulate(p, "unicom_vip", {"thresholds.mobile.gold": 350})
-    >>> cost = reform_churn_cost(sim, p, churn=0.1, effect=2.5)
-    >>> cost.summary.select("downgraded", "cost_change").row(0)[0], cost.as_of
-    (1, datetime.date(2024, 8, 1))
+    >>> cost = reform_churn_cost(sim, churn=0.1, effect=(2.5, 1.5, 4.0))
+    >>> r = cost.summary.row(0, named=True)
+    >>> r["downgraded"], round(r["extra_churners"], 3), r["revenue_lost"], r["cost_change"], cost.as_of
+    (1, 0.15, 384.0, -90.0, datetime.date(2024, 8, 1))
     """
     if not isinstance(sim, Simulation):
         raise TypeError(f"sim must be a tierlib.reforms.Simulation, got {type(sim).__name__}; "
                         "for two ledgers use reform_churn_cost_ledgers")
-    frame = panel.collect() if isinstance(panel, pl.LazyFrame) else panel
-    frame = frame.filter(pl.col("month") <= sim.as_of)
-    base, new = tierlib.rate(frame, sim.baseline), tierlib.rate(frame, sim.reform)
-    out = _cost(_pairs(base, new, sim.as_of), sim.as_of, sim.baseline.key, churn=churn, effect=effect,
-                panel=frame, revenue=sim.revenue)
+    if sim.customers is None:
+        raise ValueError("this Simulation carries no per-customer tiers (sim.customers); "
+                         "run tierlib.simulate again")
+    pair = sim.customers
+    if panel is not None:
+        pair = pair.drop("revenue").join(sim.revenue.at(panel, sim.as_of), on="customer_id", how="left")
+    out = _cost(pair, sim.as_of, sim.baseline.key, churn=churn, effect=effect, panel=None,
+                revenue=sim.revenue)
     out.summary = out.summary.with_columns(sim.summary.select("cost_base", "cost_reform", "cost_change"))
     return out
 
@@ -184,8 +191,9 @@ def _cost(pair: pl.DataFrame, d: dt.date, scheme: str, *, churn, effect, panel,
                          f"effect counts churn over window={effect.window}: fit both on one window")
     hr = _effect(effect)
     down = pair.filter(pl.col("rank_reform") < pl.col("rank_base"))
-    down = down.join(_probabilities(churn, scheme, d, panel, down.select("customer_id"), revenue),
-                     on="customer_id", how="left")
+    ids = down.select("customer_id", *(["revenue"] if "revenue" in down.columns else []))
+    down = down.drop("revenue", strict=False).join(_probabilities(churn, scheme, d, panel, ids, revenue),
+                                                   on="customer_id", how="left")
     extra = {name: (pl.col("p") * h).clip(upper_bound=1.0) - pl.col("p")
              for name, h in zip(("extra", "extra_lo", "extra_hi"), hr)}
     cust = down.with_columns(**extra).with_columns(
