@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from tierlib.months import as_month
+from tierlib.months import as_month, from_index, month_index
+from tierlib.churn._common import lazy, t_of
 from tierlib.revenue import REVENUE, Revenue
 from tierlib.churn.effect import DropEffect
 from tierlib.churn.fit import ChurnFit
 from tierlib.reforms import Simulation
 
-__all__ = ["ReformChurnCost", "reform_churn_cost", "reform_churn_cost_ledgers"]
+__all__ = ["ReformChurnCost", "reform_churn_cost", "reform_churn_cost_ledgers", "MemberChurnRate",
+           "member_churn_rate"]
 
 ASSUMPTIONS = (
     "A downgrade caused by the reform raises churn like a tier drop at re-rating does "
@@ -208,3 +210,63 @@ def _cost(pair: pl.DataFrame, d: dt.date, scheme: str, *, churn, effect, panel,
     by_move = cust.group_by("tier_base", "tier_reform").agg(agg).sort("tier_base", "tier_reform")
     return ReformChurnCost(as_of=d, hazard_ratio=hr, revenue=revenue,
                            summary=cust.select(agg), by_move=by_move, customers=cust)
+
+
+@dataclass(frozen=True)
+class MemberChurnRate:
+    """Members' observed churn within ``window`` months: a plain stand-in for ``p`` (assumed)."""
+
+    rate: float | None
+    rows: int
+    leavers: int
+    window: int
+    first: dt.date | None
+    last: dt.date | None
+
+    def __str__(self) -> str:
+        if self.rate is None:
+            return (f"no member-month before as_of has a fully observed {self.window}-month window: "
+                    "no observed churn rate")
+        return (f"p = {self.rate:.2%}: share of the baseline's members at {self.first:%Y-%m}..{self.last:%Y-%m} "
+                f"who left within {self.window} months ({self.leavers:,} of {self.rows:,} member-months), "
+                "the same for every downgraded customer (assumed)")
+
+
+def member_churn_rate(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.LazyFrame, *,
+                      as_of, window: int = 3, months: int = 12) -> MemberChurnRate:
+    """The share of members (rank > 0) who left within ``window`` months, over the ``months``
+    latest months whose window ends by ``as_of``.
+
+    A plain, observed baseline probability for :func:`reform_churn_cost` when no churn model is
+    fitted: every downgraded customer gets this ``p`` (assumed: members about to be downgraded
+    may leave more often than members on average).
+
+    Examples
+    --------
+    >>> import datetime as dt, tierlib
+    >>> ms = [dt.date(2024, m, 1) for m in range(1, 9)]
+    >>> a = pl.DataFrame({"customer_id": "a", "month": ms, "join_month": ms[0], "billed": 320.0})
+    >>> b = pl.DataFrame({"customer_id": "b", "month": ms[:5], "join_month": ms[0], "billed": 320.0,
+    ...                   "churned": [False] * 4 + [True]})
+    >>> p = pl.concat([a.with_columns(churned=False), b])
+    >>> r = member_churn_rate(p, tierlib.rate(p, "unicom_vip"), as_of="2024-08", window=3, months=4)
+    >>> r.rows, r.leavers, r.first, r.last   # member-months 2024-03..06; b leaves in 2024-05
+    (7, 3, datetime.date(2024, 3, 1), datetime.date(2024, 6, 1))
+    """
+    t = month_index(as_month(as_of))
+    pan = lazy(panel)
+    if "churned" not in pan.collect_schema().names():
+        raise ValueError("the panel has no `churned` column: no observed churn rate; give churn= "
+                         "(a probability, a table of p or a ChurnFit)")
+    churn_t = (pan.filter(pl.col("churned")).group_by("customer_id")
+               .agg(_c=t_of(pl.col("month")).min()))
+    hi, lo = t - window + 1, t - window + 1 - months + 1
+    rows = (lazy(ledger).filter(pl.col("rank") > 0).select("customer_id", _t=t_of("month"))
+            .filter(pl.col("_t").is_between(lo, hi))
+            .join(churn_t, on="customer_id", how="left")
+            .select(y=pl.col("_c").is_between(pl.col("_t"), pl.col("_t") + window - 1).fill_null(False), t="_t")
+            .collect())
+    if rows.height == 0:
+        return MemberChurnRate(None, 0, 0, window, None, None)
+    return MemberChurnRate(float(rows["y"].mean()), rows.height, int(rows["y"].sum()), window,
+                           from_index(int(rows["t"].min())), from_index(int(rows["t"].max())))
