@@ -8,7 +8,7 @@ The package keeps two jobs apart:
   (:mod:`~tierlib.reforms.rated`), :func:`simulate` (:mod:`~tierlib.reforms.simulation`),
   :func:`sweep` and :func:`threshold_for_share` (:mod:`~tierlib.reforms.search`), reforms side by
   side with their net value (:func:`compare_reforms`, :mod:`~tierlib.reforms.side_by_side`) and
-  a reform month by month from its date (:func:`unfold`, :mod:`~tierlib.reforms.unfold`).
+  a reform month by month from its date (:func:`unfold`, :mod:`~tierlib.reforms.unfolding`).
 
 ``compare_reforms`` and ``unfold`` use the churn tools (scikit-learn): they are imported on first
 use, so ``import tierlib`` stays quick.
@@ -22,7 +22,7 @@ from tierlib.reforms.search import ThresholdSearch, sweep, threshold_for_share
 from tierlib.reforms.simulation import Simulation, simulate
 
 _LAZY = {"compare_reforms": "side_by_side", "ReformComparison": "side_by_side",
-         "unfold": "unfold", "Unfolding": "unfold"}
+         "unfold": "unfolding", "Unfolding": "unfolding"}
 
 __all__ = ["Reform", "load_reform", "apply_reform", "reform_warnings", "cumulative", "starting",
            "prepare_panel", "rate_at", "Simulation", "simulate", "sweep", "threshold_for_share",
