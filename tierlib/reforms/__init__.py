@@ -17,14 +17,15 @@ use, so ``import tierlib`` stays quick.
 from __future__ import annotations
 
 from tierlib.reforms.rated import prepare_panel, rate_at
-from tierlib.reforms.reform import Reform, apply_reform, cumulative, load_reform, reform_warnings, starting
+from tierlib.reforms.reform import (Reform, apply_reform, cumulative, load_reform, reform_warnings, stack,
+                                   starting)
 from tierlib.reforms.search import ThresholdSearch, sweep, threshold_for_share
 from tierlib.reforms.simulation import Simulation, simulate
 
 _LAZY = {"compare_reforms": "side_by_side", "ReformComparison": "side_by_side",
          "unfold": "unfolding", "Unfolding": "unfolding"}
 
-__all__ = ["Reform", "load_reform", "apply_reform", "reform_warnings", "cumulative", "starting",
+__all__ = ["Reform", "load_reform", "apply_reform", "reform_warnings", "cumulative", "starting", "stack",
            "prepare_panel", "rate_at", "Simulation", "simulate", "sweep", "threshold_for_share",
            "ThresholdSearch", *_LAZY]
 

@@ -29,7 +29,7 @@ from tierlib.months import as_month
 from tierlib.params import Param, Scheme, SchemeError, load_scheme
 
 __all__ = ["Reform", "ReformLike", "load_reform", "apply_reform", "reform_warnings", "cumulative",
-           "starting"]
+           "starting", "stack"]
 
 SchemeLike = str | Scheme
 
@@ -144,6 +144,20 @@ def apply_reform(scheme: SchemeLike, reform: ReformLike, *, name: str | None = N
     given = name or (r.name if r.name != Reform.name else None)
     new = cumulative(scheme, r)[-1]
     return new if given is None else new.renamed(given)
+
+
+def stack(*reforms: ReformLike) -> Reform:
+    """The reforms stacked in the order given: ``stack(a, b, c) == a + b + c``.
+
+    >>> stack({"validity_months": 6}, Reform({"thresholds.mobile.gold": 350}, "gold 350")).name
+    'reform + gold 350'
+    """
+    if not reforms:
+        raise ValueError("stack: give at least one reform")
+    out = load_reform(reforms[0])
+    for r in reforms[1:]:
+        out = out + r
+    return out
 
 
 def cumulative(scheme: SchemeLike, reform: ReformLike) -> list[Scheme]:
