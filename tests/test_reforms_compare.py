@@ -142,3 +142,10 @@ def test_bad_arguments_are_errors_naming_them():
         compare_reforms(hand_panel(), "unicom_vip", [GOLD])
     with pytest.raises(tierlib.SchemeError, match="thresholds.mobile.gould"):
         compare_reforms(hand_panel(), "unicom_vip", {"typo": {"thresholds.mobile.gould": 1}}, drop_effect=2.0)
+
+
+def test_a_change_dated_after_as_of_is_said_to_change_nothing_yet():
+    later = {"validity_months": {"from": "2026-03-01", "value": 6}}
+    r = compare_reforms(hand_panel(), "unicom_vip", {"validity 6": later}, drop_effect=2.0,
+                        churn=0.1).table.row(0, named=True)
+    assert "takes effect from 2026-03, after as_of 2024-08" in r["warnings"] and r["down"] == 0

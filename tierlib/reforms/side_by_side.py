@@ -270,7 +270,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
     for name, schemes in plans.items():
         prev = None
         for i, s in enumerate(schemes, 1):
-            warns = reform_warnings(base, named[name]) if i == len(schemes) else []
+            warns = reform_warnings(base, named[name]) + _later(named[name], d) if i == len(schemes) else []
             sim = simulation_of(base, s, a, next(rated), d, money=money, catalogue=cat, warnings=warns,
                                 near=near, revenue=Revenue(revenue_months))
             m = _metrics(sim, p, hr)
@@ -297,6 +297,17 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
                                                      schema=["reform", "topic", "value", "source", "note"]),
                             simulations=sims, effect=hr, effect_source=source, probability=how,
                             notes=tuple(shared))
+
+
+def _later(r, d: dt.date) -> list[str]:
+    """Words for changes dated after ``as_of``: they cannot show at ``as_of``."""
+    out = []
+    for part in r.parts:
+        for path, v in part.changes.items():
+            if isinstance(v, Mapping) and "from" in v and str(v["from"])[:10] > f"{d:%Y-%m-%d}":
+                out.append(f"{path} takes effect from {str(v['from'])[:7]}, after as_of {d:%Y-%m}: "
+                           "it changes nothing at as_of (see tierlib.reforms.unfold)")
+    return out
 
 
 def _marginal(name: str, i: int, part: str, applied: str, m: dict, prev: dict | None) -> dict[str, Any]:
