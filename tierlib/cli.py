@@ -1,4 +1,4 @@
-"""Command line: ``tierlib rate | explain | schemes | card | validate | import | synth | report``.
+"""Command line: ``tierlib rate | explain | schemes | card | validate | import | synth | report | compare | simulate | sweep``.
 
 User mistakes (bad panel, unknown scheme, missing file) print one readable line and exit 2;
 only a bug in tierlib itself shows a traceback.
@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
     _warehouse_commands(sub)
     _optional_commands(sub)
+    _decide_commands(sub)
     return ap
 
 
@@ -226,6 +227,54 @@ def _optional_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--overwrite", action="store_true",
                    help="replace a previous report in --out (never other files; a failed report is replaced anyway)")
     r.set_defaults(func=cmd_report)
+
+
+# --- compare, simulate, sweep (bodies in tierlib.cli_decide, imported when they run) ----------
+
+def _decide(name: str):
+    def run(a: argparse.Namespace) -> int:
+        from tierlib import cli_decide
+
+        return getattr(cli_decide, name)(a)
+    return run
+
+
+def _decide_commands(sub: argparse._SubParsersAction) -> None:
+    """``compare``, ``simulate`` and ``sweep``: the analyses, each writing a workbook or CSV."""
+    def common(p: argparse.ArgumentParser, out_help: str) -> None:
+        p.add_argument("panel", help="panel file (.parquet, .csv) or directory of parquet files")
+        p.add_argument("--as-of", help="the month described: YYYY-MM, YYYY-MM-01 or YYYYMM (default: the last)")
+        p.add_argument("--out", "-o", help=out_help)
+        p.add_argument("--overwrite", action="store_true", help="replace a previous tierlib output at --out")
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is no terminal")
+        g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    c = sub.add_parser("compare", help="compare schemes on one panel (tables to a workbook)")
+    c.add_argument("--scheme", "-s", action="append", help="scheme id (repeat or comma-separate; default all)")
+    common(c, "tables.xlsx (a sheet per table) or .csv (the summary)")
+    c.set_defaults(func=_decide("cmd_compare"))
+    s = sub.add_parser("simulate", help="reforms of a scheme side by side with their net value",
+                       description="Rate the panel under a scheme and each --reform file; write the "
+                                   "side-by-side table, the breakdown and the assumptions.")
+    s.add_argument("--scheme", "-s", required=True, help="the baseline scheme id")
+    s.add_argument("--reform", "-r", action="append", required=True, metavar="FILE.yaml",
+                   help="a reform file (docs/REFORMS.md); repeat for several")
+    s.add_argument("--stack", action="store_true", help="also the reforms stacked in the order given")
+    s.add_argument("--drop-effect", default="estimate", metavar="estimate|HR|LOW,CENTRAL,HIGH",
+                   help="drop effect on churn: estimated on the panel (default) or set (hazard ratios)")
+    s.add_argument("--churn-rate", type=float, metavar="P", help="probability of leaving within the "
+                   "window for every downgraded customer (default: the members' observed rate)")
+    s.add_argument("--window", type=int, default=3, help="months of the churn window (default 3)")
+    s.add_argument("--n-boot", type=int, default=200, help="bootstraps of an estimated drop effect (default 200)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the bootstraps (default 0)")
+    common(s, "reforms.xlsx (side by side, breakdown, assumptions) or .csv (side by side)")
+    s.set_defaults(func=_decide("cmd_simulate"))
+    w = sub.add_parser("sweep", help="rate a panel once per value of one parameter")
+    w.add_argument("--scheme", "-s", required=True, help="the scheme id")
+    w.add_argument("--param", required=True, metavar="PATH", help="parameter path, e.g. thresholds.mobile.gold")
+    w.add_argument("--values", required=True, help="comma-separated values, e.g. 250,300,350")
+    common(w, "sweep.xlsx, .csv or .parquet")
+    w.set_defaults(func=_decide("cmd_sweep"))
 
 
 def _knobs(items: list[str]) -> dict:

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-import tierlib
-from tierlib.months import as_month
+from tierlib.months import as_month, from_index, month_index
+from tierlib.churn._common import lazy, t_of
 from tierlib.revenue import REVENUE, Revenue
 from tierlib.churn.effect import DropEffect
 from tierlib.churn.fit import ChurnFit
 from tierlib.reforms import Simulation
 
-__all__ = ["ReformChurnCost", "reform_churn_cost", "reform_churn_cost_ledgers"]
+__all__ = ["ReformChurnCost", "reform_churn_cost", "reform_churn_cost_ledgers", "MemberChurnRate",
+           "member_churn_rate"]
 
 ASSUMPTIONS = (
     "A downgrade caused by the reform raises churn like a tier drop at re-rating does "
@@ -87,11 +88,13 @@ def _probabilities(churn, scheme: str, d: dt.date, panel, ids: pl.DataFrame, rev
     Revenue comes from the panel by ``revenue``'s definition; without a panel, from ``churn``
     (a ChurnFit's rows carry :data:`tierlib.revenue.REVENUE`).
     """
+    known = "revenue" in ids.columns  # the revenue of the Simulation's own rows
     if isinstance(churn, ChurnFit):
         scored = churn.scored.filter((pl.col("month") == d) & (pl.col("scheme").cast(pl.String) == scheme))
-        out = ids.join(scored.select("customer_id", "p", "revenue"), on="customer_id", how="left")
+        cols = ["customer_id", "p"] + ([] if known else ["revenue"])
+        out = ids.join(scored.select(cols), on="customer_id", how="left")
     elif isinstance(churn, pl.DataFrame):
-        cols = ["customer_id", "p"] + (["revenue"] if "revenue" in churn.columns else [])
+        cols = ["customer_id", "p"] + (["revenue"] if "revenue" in churn.columns and not known else [])
         out = ids.join(churn.select(cols), on="customer_id", how="left")
     else:
         out = ids.with_columns(p=pl.lit(float(churn)))
@@ -102,7 +105,7 @@ def _probabilities(churn, scheme: str, d: dt.date, panel, ids: pl.DataFrame, rev
     return out
 
 
-def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
+def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame | None = None, *,
                       churn: ChurnFit | pl.DataFrame | float, effect: DropEffect | float | tuple,
                       ) -> ReformChurnCost:
     """Extra expected churners (and revenue) among the customers a simulated reform downgrades.
@@ -110,10 +113,12 @@ def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
     Parameters
     ----------
     sim : the :class:`tierlib.reforms.Simulation` (its ``as_of`` is the month compared; its
-        benefit cost change is reported alongside).
-    panel : the simulated panel (a Simulation carries no per-customer tiers: both schemes are
-        rated on it).
-    churn, effect : as in :func:`reform_churn_cost_ledgers`; revenue is defined as ``sim.revenue``.
+        per-customer tiers, ``sim.customers``, say who is downgraded; its benefit cost change is
+        reported alongside).
+    panel : optional: take each downgraded customer's revenue from this panel (by
+        ``sim.revenue``'s definition) instead of from ``sim.customers`` (the same figure when it
+        is the simulated panel).
+    churn, effect : as in :func:`reform_churn_cost_ledgers`.
 
     Examples
     --------
@@ -121,18 +126,22 @@ def reform_churn_cost(sim: Simulation, panel: pl.DataFrame | pl.LazyFrame, *,
     >>> months = [dt.date(2024, m, 1) for m in range(1, 9)]
     >>> p = pl.DataFrame({"customer_id": "c1", "month": months, "join_month": months[0], "billed": 320.0})
     >>> sim = tierlib.simulate(p, "unicom_vip", {"thresholds.mobile.gold": 350})
-    >>> cost = reform_churn_cost(sim, p, churn=0.1, effect=2.5)
-    >>> cost.summary.select("downgraded", "cost_change").row(0)[0], cost.as_of
-    (1, datetime.date(2024, 8, 1))
+    >>> cost = reform_churn_cost(sim, churn=0.1, effect=(2.5, 1.5, 4.0))
+    >>> r = cost.summary.row(0, named=True)
+    >>> r["downgraded"], round(r["extra_churners"], 3), r["revenue_lost"], r["cost_change"], cost.as_of
+    (1, 0.15, 384.0, -90.0, datetime.date(2024, 8, 1))
     """
     if not isinstance(sim, Simulation):
         raise TypeError(f"sim must be a tierlib.reforms.Simulation, got {type(sim).__name__}; "
                         "for two ledgers use reform_churn_cost_ledgers")
-    frame = panel.collect() if isinstance(panel, pl.LazyFrame) else panel
-    frame = frame.filter(pl.col("month") <= sim.as_of)
-    base, new = tierlib.rate(frame, sim.baseline), tierlib.rate(frame, sim.reform)
-    out = _cost(_pairs(base, new, sim.as_of), sim.as_of, sim.baseline.key, churn=churn, effect=effect,
-                panel=frame, revenue=sim.revenue)
+    if sim.customers is None:
+        raise ValueError("this Simulation carries no per-customer tiers (sim.customers); "
+                         "run tierlib.simulate again")
+    pair = sim.customers
+    if panel is not None:
+        pair = pair.drop("revenue").join(sim.revenue.at(panel, sim.as_of), on="customer_id", how="left")
+    out = _cost(pair, sim.as_of, sim.baseline.key, churn=churn, effect=effect, panel=None,
+                revenue=sim.revenue)
     out.summary = out.summary.with_columns(sim.summary.select("cost_base", "cost_reform", "cost_change"))
     return out
 
@@ -184,8 +193,9 @@ def _cost(pair: pl.DataFrame, d: dt.date, scheme: str, *, churn, effect, panel,
                          f"effect counts churn over window={effect.window}: fit both on one window")
     hr = _effect(effect)
     down = pair.filter(pl.col("rank_reform") < pl.col("rank_base"))
-    down = down.join(_probabilities(churn, scheme, d, panel, down.select("customer_id"), revenue),
-                     on="customer_id", how="left")
+    ids = down.select("customer_id", *(["revenue"] if "revenue" in down.columns else []))
+    down = down.drop("revenue", strict=False).join(_probabilities(churn, scheme, d, panel, ids, revenue),
+                                                   on="customer_id", how="left")
     extra = {name: (pl.col("p") * h).clip(upper_bound=1.0) - pl.col("p")
              for name, h in zip(("extra", "extra_lo", "extra_hi"), hr)}
     cust = down.with_columns(**extra).with_columns(
@@ -200,3 +210,63 @@ def _cost(pair: pl.DataFrame, d: dt.date, scheme: str, *, churn, effect, panel,
     by_move = cust.group_by("tier_base", "tier_reform").agg(agg).sort("tier_base", "tier_reform")
     return ReformChurnCost(as_of=d, hazard_ratio=hr, revenue=revenue,
                            summary=cust.select(agg), by_move=by_move, customers=cust)
+
+
+@dataclass(frozen=True)
+class MemberChurnRate:
+    """Members' observed churn within ``window`` months: a plain stand-in for ``p`` (assumed)."""
+
+    rate: float | None
+    rows: int
+    leavers: int
+    window: int
+    first: dt.date | None
+    last: dt.date | None
+
+    def __str__(self) -> str:
+        if self.rate is None:
+            return (f"no member-month before as_of has a fully observed {self.window}-month window: "
+                    "no observed churn rate")
+        return (f"p = {self.rate:.2%}: share of the baseline's members at {self.first:%Y-%m}..{self.last:%Y-%m} "
+                f"who left within {self.window} months ({self.leavers:,} of {self.rows:,} member-months), "
+                "the same for every downgraded customer (assumed)")
+
+
+def member_churn_rate(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.LazyFrame, *,
+                      as_of, window: int = 3, months: int = 12) -> MemberChurnRate:
+    """The share of members (rank > 0) who left within ``window`` months, over the ``months``
+    latest months whose window ends by ``as_of``.
+
+    A plain, observed baseline probability for :func:`reform_churn_cost` when no churn model is
+    fitted: every downgraded customer gets this ``p`` (assumed: members about to be downgraded
+    may leave more often than members on average).
+
+    Examples
+    --------
+    >>> import datetime as dt, tierlib
+    >>> ms = [dt.date(2024, m, 1) for m in range(1, 9)]
+    >>> a = pl.DataFrame({"customer_id": "a", "month": ms, "join_month": ms[0], "billed": 320.0})
+    >>> b = pl.DataFrame({"customer_id": "b", "month": ms[:5], "join_month": ms[0], "billed": 320.0,
+    ...                   "churned": [False] * 4 + [True]})
+    >>> p = pl.concat([a.with_columns(churned=False), b])
+    >>> r = member_churn_rate(p, tierlib.rate(p, "unicom_vip"), as_of="2024-08", window=3, months=4)
+    >>> r.rows, r.leavers, r.first, r.last   # member-months 2024-03..06; b leaves in 2024-05
+    (7, 3, datetime.date(2024, 3, 1), datetime.date(2024, 6, 1))
+    """
+    t = month_index(as_month(as_of))
+    pan = lazy(panel)
+    if "churned" not in pan.collect_schema().names():
+        raise ValueError("the panel has no `churned` column: no observed churn rate; give churn= "
+                         "(a probability, a table of p or a ChurnFit)")
+    churn_t = (pan.filter(pl.col("churned")).group_by("customer_id")
+               .agg(_c=t_of(pl.col("month")).min()))
+    hi, lo = t - window + 1, t - window + 1 - months + 1
+    rows = (lazy(ledger).filter(pl.col("rank") > 0).select("customer_id", _t=t_of("month"))
+            .filter(pl.col("_t").is_between(lo, hi))
+            .join(churn_t, on="customer_id", how="left")
+            .select(y=pl.col("_c").is_between(pl.col("_t"), pl.col("_t") + window - 1).fill_null(False), t="_t")
+            .collect())
+    if rows.height == 0:
+        return MemberChurnRate(None, 0, 0, window, None, None)
+    return MemberChurnRate(float(rows["y"].mean()), rows.height, int(rows["y"].sum()), window,
+                           from_index(int(rows["t"].min())), from_index(int(rows["t"].max())))

@@ -1,0 +1,151 @@
+"""Issue 12 item 4: reforms side by side with their net value, stacking with an additive
+breakdown, every reform's name in every output, untrusted drop effects said in words."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+import tierlib
+from tierlib.reforms import Reform, compare_reforms, simulate
+
+GOLD = Reform({"thresholds.mobile.gold": 350}, "gold 350")
+SILVER = Reform({"thresholds.mobile.silver": 250}, "silver 250")
+EFFECT = (1.5, 2.0, 3.0)  # low, central, high
+
+
+def hand_panel(churned: bool = True) -> pl.DataFrame:
+    months = [dt.date(2024, m, 1) for m in range(1, 9)]
+    rows = [("a", 320.0), ("b", 330.0), ("c", 200.0), ("d", 500.0)]
+    p = pl.concat([pl.DataFrame({"customer_id": c, "month": months, "join_month": months[0], "billed": b})
+                   for c, b in rows])
+    return p.with_columns(churned=pl.lit(False)) if churned else p
+
+
+@pytest.fixture(scope="module")
+def synth():
+    from tierlib.synth import make_panel
+
+    return make_panel(3000, 30, seed=11, carrier_shares={"unicom": 1.0})[0]
+
+
+def test_hand_computed_net_values():
+    # unicom_vip, 6-month mean: a 320 and b 330 are gold (>= 300), c 200 silver, d 500 diamond.
+    # gold 350 moves a, b to silver; silver 250 moves c to none. Yearly cost per member (unit
+    # costs assumed): silver 8, gold 98, diamond 278. Revenue: 8 months billed. p = 0.1.
+    cmp = compare_reforms(hand_panel(), "unicom_vip", {"gold 350": GOLD, "silver 250": SILVER,
+                                                        "both": GOLD + SILVER}, drop_effect=EFFECT, churn=0.1)
+    t = {r["reform"]: r for r in cmp.table.iter_rows(named=True)}
+    g, s, b = t["gold 350"], t["silver 250"], t["both"]
+    assert (g["up"], g["down"], g["members_gold"], g["members_gold_change"], g["members_silver_change"]) == (0, 2, 0, -2, 2)
+    assert g["cost_saved"] == pytest.approx(2 * 90.0)
+    assert g["extra_leavers"] == pytest.approx(2 * 0.1 * (2.0 - 1))
+    assert g["revenue_lost"] == pytest.approx(0.1 * 8 * (320 + 330))                  # 520
+    assert g["net_value"] == pytest.approx(180 - 520)
+    assert g["net_value_lo"] == pytest.approx(180 - 0.2 * 8 * 650)                  # high effect: -860
+    assert g["net_value_hi"] == pytest.approx(180 - 0.05 * 8 * 650)                 # low effect: -80
+    assert s["cost_saved"] == pytest.approx(8.0) and s["net_value"] == pytest.approx(8 - 0.1 * 1600)
+    assert (s["members_silver_change"], s["members_change"]) == (-1, -1)
+    assert b["net_value"] == pytest.approx(g["net_value"] + s["net_value"])
+    assert (g["drop_effect"], g["drop_effect_lo"], g["drop_effect_hi"]) == (2.0, 1.5, 3.0)
+    assert "set by the analyst" in g["drop_effect_source"] and g["warnings"] == ""
+
+
+def test_reference_revenue_lost_is_p_times_effect_minus_one_times_movers_revenue(synth):
+    # with one p for everybody and p * HR < 1: revenue lost = p (HR - 1) x revenue of the downgraded
+    cmp = compare_reforms(synth, "unicom_vip", {"gold 350": GOLD}, drop_effect=EFFECT, churn=0.05)
+    r = cmp.table.row(0, named=True)
+    sim = simulate(synth, "unicom_vip", GOLD)
+    down_revenue = sim.summary["down_revenue"].item()
+    assert r["down"] == sim.summary["down"].item() > 0
+    assert r["revenue_lost"] == pytest.approx(0.05 * 1.0 * down_revenue)
+    assert r["revenue_lost_lo"] == pytest.approx(0.05 * 0.5 * down_revenue)
+    assert r["revenue_lost_hi"] == pytest.approx(0.05 * 2.0 * down_revenue)
+    assert r["cost_saved"] == pytest.approx(-sim.summary["cost_change"].item())
+    assert r["net_value"] == pytest.approx(r["cost_saved"] - r["revenue_lost"])
+
+
+def test_stacked_breakdown_adds_up_to_the_stacked_total(synth):
+    validity = Reform({"validity_months": 6}, "validity 6")
+    cmp = compare_reforms(synth, "unicom_vip", {"gold 350": GOLD, "both": GOLD + validity},
+                          drop_effect=EFFECT, churn=0.05)
+    both = cmp.table.filter(reform="both").row(0, named=True)
+    steps = cmp.breakdown.filter(reform="both").sort("step")
+    assert steps["step_reform"].to_list() == ["gold 350", "validity 6"]
+    additive = [c for c in steps.columns if c not in ("reform", "step", "step_reform", "applied")]
+    assert "net_value" in additive and "members_gold_change" in additive
+    for c in additive:
+        assert steps[c].sum() == pytest.approx(both[c]), c
+    # the first step is gold 350 alone; the second its marginal contribution
+    alone = cmp.table.filter(reform="gold 350").row(0, named=True)
+    assert steps.row(0, named=True)["net_value"] == pytest.approx(alone["net_value"])
+    assert steps.row(1, named=True)["net_value"] != 0
+    # order matters for the steps (not for the total)
+    rev = compare_reforms(synth, "unicom_vip", {"both": validity + GOLD}, drop_effect=EFFECT, churn=0.05)
+    assert rev.table["net_value"].item() == pytest.approx(both["net_value"])
+    assert rev.breakdown["step_reform"].to_list() == ["validity 6", "gold 350"]
+
+
+def test_every_output_names_each_reform(tmp_path):
+    names = ["gold 350", "silver 250", "both"]
+    cmp = compare_reforms(hand_panel(), "unicom_vip", {"gold 350": GOLD, "silver 250": SILVER,
+                                                        "both": GOLD + SILVER}, drop_effect=EFFECT, churn=0.1)
+    assert cmp.table["reform"].to_list() == names
+    assert set(cmp.breakdown["reform"]) == set(names)
+    assert set(names) <= set(cmp.assumptions["reform"])
+    assert all(all(n in x for n in names) for x in cmp.assumptions["reform"] if x.startswith("every reform"))
+    assert list(cmp.simulations) == names and all(n in repr(cmp) for n in names)
+    assert cmp.simulations["gold 350"].reform.key == "gold 350"
+    a = cmp.assumptions
+    assert a.filter(topic="change", reform="both")["value"].to_list() == ["thresholds.mobile.gold = 350",
+                                                                          "thresholds.mobile.silver = 250"]
+    assert (a.filter(pl.col("topic").str.ends_with("unit_cost"))["source"] == "assumed").all()
+
+
+def test_a_drop_effect_that_cannot_be_estimated_is_said_in_words():
+    # 8 months: no tier's validity ended, no re-rating to estimate the drop effect on
+    cmp = compare_reforms(hand_panel(), "unicom_vip", {"gold 350": GOLD}, n_boot=20)
+    r = cmp.table.row(0, named=True)
+    assert "drop effect cannot be estimated" in r["warnings"] and "no re-rating month" in r["warnings"]
+    assert r["net_value"] is None and r["revenue_lost"] is None and r["cost_saved"] == pytest.approx(180.0)
+    assert r["drop_effect_source"] == "not available"
+
+
+def test_an_untrusted_estimate_carries_the_churn_warnings(synth):
+    cmp = compare_reforms(synth, "unicom_vip", {"gold 350": GOLD}, n_boot=30)
+    r = cmp.table.row(0, named=True)
+    assert r["drop_effect_source"].startswith("estimated on the panel")
+    assert "drop effect not to be trusted: only" in r["warnings"] and "leavers below" in r["warnings"]
+    assert r["net_value"] is not None and r["net_value_lo"] <= r["net_value"] <= r["net_value_hi"]
+    assert "members at" in r["probability"] and "(assumed)" in r["probability"]
+    assert any("drop effect not to be trusted" in n for n in cmp.notes)
+
+
+def test_without_churned_there_is_no_churn_cost_and_the_row_says_why():
+    cmp = compare_reforms(hand_panel(churned=False), "unicom_vip", {"gold 350": GOLD}, drop_effect=2.0)
+    r = cmp.table.row(0, named=True)
+    assert r["net_value"] is None and "no `churned` column" in r["warnings"]
+    # a p given by the analyst needs no churned column
+    r = compare_reforms(hand_panel(churned=False), "unicom_vip", {"gold 350": GOLD}, drop_effect=2.0,
+                        churn=0.1).table.row(0, named=True)
+    assert r["net_value"] == pytest.approx(180 - 520) and r["drop_effect_lo"] == 2.0
+
+
+def test_bad_arguments_are_errors_naming_them():
+    with pytest.raises(ValueError, match="low, central, high"):
+        compare_reforms(hand_panel(), "unicom_vip", {"g": GOLD}, drop_effect=(3.0, 2.0, 1.5), churn=0.1)
+    with pytest.raises(ValueError, match="drop_effect"):
+        compare_reforms(hand_panel(), "unicom_vip", {"g": GOLD}, drop_effect="guess", churn=0.1)
+    with pytest.raises(TypeError, match="mapping"):
+        compare_reforms(hand_panel(), "unicom_vip", [GOLD])
+    with pytest.raises(tierlib.SchemeError, match="thresholds.mobile.gould"):
+        compare_reforms(hand_panel(), "unicom_vip", {"typo": {"thresholds.mobile.gould": 1}}, drop_effect=2.0)
+
+
+def test_a_change_dated_after_as_of_is_said_to_change_nothing_yet():
+    later = {"validity_months": {"from": "2026-03-01", "value": 6}}
+    r = compare_reforms(hand_panel(), "unicom_vip", {"validity 6": later}, drop_effect=2.0,
+                        churn=0.1).table.row(0, named=True)
+    assert "takes effect from 2026-03, after as_of 2024-08" in r["warnings"] and r["down"] == 0

@@ -1,0 +1,342 @@
+"""Reforms side by side with their net value (issue 12 item 4).
+
+:func:`compare_reforms` rates one panel under a baseline and several named reforms and returns
+one row per reform: movers up and down, members by tier, the yearly benefit cost saved (unit
+costs assumed), the churn cost (extra expected leavers among the customers it downgrades x
+their revenue, :func:`tierlib.churn.reform_churn_cost`) and
+
+    **net value = benefit cost saved - revenue lost with the extra leavers**
+
+with an interval from the drop effect's interval. A stacked reform (``a + b``) also gets an
+additive breakdown: each step's marginal contribution, in the order given, summing exactly to
+the stacked total (the scheme after step *i* minus the scheme after step *i - 1*).
+
+The drop effect is estimated on the panel (``drop_effect="estimate"``, a regression
+discontinuity at the re-rating floor, :func:`tierlib.churn.drop_effect`) or set by the analyst
+(one hazard ratio, or ``(low, central, high)``). Each downgraded customer's baseline probability
+of leaving within the effect window is a churn model's (``churn=`` a ChurnFit), a table or
+number the analyst gives, or by default the members' observed churn rate
+(:func:`tierlib.churn.member_churn_rate`, assumed). Where either cannot be trusted or
+computed, the row's ``warnings`` say so in words and the churn figures stay empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import polars as pl
+
+from tierlib.benefits import Catalogue, catalogues_for
+from tierlib.card import assumptions as assumed_numbers
+from tierlib.churn.effect import ASSUMPTIONS as EFFECT_ASSUMPTIONS
+from tierlib.churn.effect import DropEffect, drop_effect as estimate_drop_effect
+from tierlib.churn.fit import ChurnFit
+from tierlib.churn.reform import ASSUMPTIONS as COST_ASSUMPTIONS
+from tierlib.churn.reform import member_churn_rate, reform_churn_cost
+from tierlib.ledger import customer_money
+from tierlib.params import Scheme, SchemeError, load_scheme
+from tierlib.progress import Progress, report
+from tierlib.rating import rate
+from tierlib.reforms.rated import Frame, prepare_panel, rate_at
+from tierlib.reforms.reform import ReformLike, cumulative, load_reform, reform_warnings
+from tierlib.reforms.simulation import Simulation, simulation_of
+from tierlib.revenue import Revenue
+
+__all__ = ["ReformComparison", "compare_reforms", "EffectArg"]
+
+EffectArg = DropEffect | float | tuple[float, float, float] | str
+#: the churn figures that a stacked reform's steps add up to
+ADDITIVE = ("cost_saved", "members_change", "downgraded", "extra_leavers", "extra_leavers_lo",
+            "extra_leavers_hi", "revenue_lost", "revenue_lost_lo", "revenue_lost_hi", "net_value",
+            "net_value_lo", "net_value_hi")
+
+
+@dataclass(frozen=True)
+class ReformComparison:
+    """The result of :func:`compare_reforms`.
+
+    ``table``: one row per named reform (columns described in :func:`compare_reforms`).
+    ``breakdown``: one row per reform and step, each step's marginal contribution (a single
+    reform is its own one step). ``assumptions``: what the figures rest on, per reform.
+    ``simulations``: the :class:`~tierlib.reforms.Simulation` of each named reform.
+    ``effect``: the hazard ratio ``(central, low, high)`` used (None when unavailable) and
+    ``effect_source`` how it was obtained; ``notes``: warnings shared by every reform.
+    """
+
+    as_of: dt.date
+    baseline: Scheme
+    table: pl.DataFrame
+    breakdown: pl.DataFrame
+    assumptions: pl.DataFrame
+    simulations: Mapping[str, Simulation] = field(repr=False)
+    effect: tuple[float, float, float] | None
+    effect_source: str
+    probability: str
+    notes: tuple[str, ...] = ()
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """The three tables by sheet name, for :func:`tierlib.excel.write_workbook`."""
+        return {"reforms": self.table, "breakdown": self.breakdown, "assumptions": self.assumptions}
+
+    def __repr__(self) -> str:
+        lines = [f"Reforms of {self.baseline.key} side by side at {self.as_of:%Y-%m} "
+                 f"(yuan a year; unit costs assumed; drop effect {self.effect_source})"]
+        for r in self.table.iter_rows(named=True):
+            net = ("net value unknown" if r["net_value"] is None else
+                   f"net value {r['net_value']:+,.0f} ({r['net_value_lo']:+,.0f} .. {r['net_value_hi']:+,.0f})")
+            lines.append(f"  {r['reform']}: {r['up']} up, {r['down']} down; benefit cost saved "
+                         f"{r['cost_saved']:+,.0f}; {net}")
+            lines += [f"    warning: {w}" for w in r["warnings"].split("\n") if w and w not in self.notes]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _named(reforms: Mapping[str, ReformLike]) -> dict[str, Any]:
+    if not isinstance(reforms, Mapping) or not reforms:
+        raise TypeError("reforms: give a mapping {name: reform}, e.g. {'gold 350': {'thresholds.mobile.gold': 350}}")
+    out = {}
+    for name, r in reforms.items():
+        if not isinstance(name, str) or not name.strip():
+            raise SchemeError(f"reforms: a reform's name must be a non-empty string, not {name!r}")
+        r = load_reform(r)
+        out[name] = r.named(name) if not r.steps else r
+    return out
+
+
+def _effect(effect: EffectArg) -> tuple[tuple[float, float, float], str]:
+    if isinstance(effect, DropEffect):
+        return (effect.hazard_ratio, *effect.ci), "estimated (a DropEffect given)"
+    if isinstance(effect, (int, float)) and not isinstance(effect, bool):
+        return (float(effect),) * 3, "set by the analyst (one value, no interval)"
+    if isinstance(effect, (tuple, list)) and len(effect) == 3:
+        lo, mid, hi = (float(x) for x in effect)
+        if not lo <= mid <= hi:
+            raise ValueError(f"drop_effect: give (low, central, high) in that order, got {tuple(effect)}")
+        return (mid, lo, hi), "set by the analyst (low, central, high)"
+    raise ValueError(f"drop_effect: 'estimate', a hazard ratio or (low, central, high), not {effect!r}")
+
+
+def _churn_inputs(panel: Frame, base: Scheme, d: dt.date, drop_effect: EffectArg, churn, window: int,
+                  n_boot: int, seed: int | None, step) -> tuple[Any, str, tuple | None, str, list[str]]:
+    """(p, how p was obtained, hazard ratios, how they were obtained, warnings)."""
+    warns: list[str] = []
+    estimate = isinstance(drop_effect, str)
+    if estimate and drop_effect != "estimate":
+        raise ValueError(f"drop_effect: 'estimate', a hazard ratio or (low, central, high), not {drop_effect!r}")
+    ledger = None
+    if estimate or churn is None:
+        step(f"rating the panel up to {d:%Y-%m} under {base.key} (drop effect, churn rate)")
+        cut = panel.lazy().filter(pl.col("month") <= d).collect()
+        ledger = rate(cut, base)
+    if churn is None:
+        try:
+            r = member_churn_rate(cut, ledger, as_of=d, window=window)
+        except ValueError as e:
+            r = None
+            warns.append(f"no churn cost: {e}")
+        p = None if r is None else r.rate
+        how = "none" if r is None else str(r)
+        if r is not None and r.rate is None:
+            warns.append(f"no churn cost: {r}")
+    elif isinstance(churn, ChurnFit):
+        if churn.k != window:
+            raise ValueError(f"the churn model predicts leaving within k={churn.k} months; window={window}: "
+                             "fit both on one window")
+        p, how = churn, f"churn model (calibrated probability of leaving within {churn.k} months)"
+        warns += [f"churn model: {w}" for w in churn.warnings]
+    elif isinstance(churn, pl.DataFrame):
+        p, how = churn, "a table of p given by the analyst"
+    else:
+        p, how = float(churn), f"p = {float(churn):.2%} for every downgraded customer, set by the analyst"
+    if estimate:
+        step(f"estimating the drop effect ({n_boot} bootstraps)")
+        try:
+            eff = estimate_drop_effect(cut, ledger, window=window, n_boot=n_boot, random_state=seed)
+        except ValueError as e:
+            warns.append(f"no churn cost: the drop effect cannot be estimated on this panel: {e}")
+            return p, how, None, "not available", warns
+        hr = (eff.hazard_ratio, *eff.ci)
+        source = (f"estimated on the panel: x{hr[0]:.2f} ({eff.level:.0%} CI {hr[1]:.2f}-{hr[2]:.2f}), "
+                  f"regression discontinuity at the re-rating floor, {eff.window}-month window")
+        warns += [f"drop effect not to be trusted: {w}" for w in eff.warnings]
+        if not all(x == x for x in hr):  # nan
+            warns.append("no churn cost: the drop effect estimate is not a number on this panel")
+            return p, how, None, source, warns
+        return p, how, hr, source, warns
+    if isinstance(drop_effect, DropEffect):
+        warns += [f"drop effect not to be trusted: {w}" for w in drop_effect.warnings]
+    hr, source = _effect(drop_effect)
+    return p, how, hr, source, warns
+
+
+def _metrics(sim: Simulation, p, hr: tuple | None) -> dict[str, Any]:
+    s = sim.summary.row(0, named=True)
+    dist = sim.distribution.filter(pl.col("rank") > 0)
+    row: dict[str, Any] = {"up": s["up"], "down": s["down"], "members_base": s["members_base"],
+                           "members_reform": s["members_reform"],
+                           "members_change": s["members_reform"] - s["members_base"]}
+    for t, nb, nr in dist.select("tier", "customers_base", "customers_reform").iter_rows():
+        row[f"members_{t}"] = nr
+        row[f"members_{t}_change"] = nr - nb
+    row.update(cost_base=s["cost_base"], cost_reform=s["cost_reform"], cost_saved=-s["cost_change"])
+    names = ("downgraded", "extra_leavers", "extra_leavers_lo", "extra_leavers_hi", "revenue_lost",
+             "revenue_lost_lo", "revenue_lost_hi", "net_value", "net_value_lo", "net_value_hi")
+    if p is None or hr is None:
+        row.update(dict.fromkeys(names))
+        row["downgraded"] = s["down"]
+        return row
+    c = reform_churn_cost(sim, churn=p, effect=hr).summary.row(0, named=True)
+    row.update(downgraded=c["downgraded"], extra_leavers=c["extra_churners"], extra_leavers_lo=c["extra_lo"],
+               extra_leavers_hi=c["extra_hi"], revenue_lost=c["revenue_lost"], revenue_lost_lo=c["revenue_lost_lo"],
+               revenue_lost_hi=c["revenue_lost_hi"])
+    # the interval: the lowest net value goes with the most revenue lost, and back
+    lost = sorted((c["revenue_lost_lo"], c["revenue_lost"], c["revenue_lost_hi"]))
+    row.update(net_value=row["cost_saved"] - c["revenue_lost"], net_value_lo=row["cost_saved"] - lost[2],
+               net_value_hi=row["cost_saved"] - lost[0])
+    if c["no_probability"]:
+        row["_missing_p"] = c["no_probability"]
+    return row
+
+
+def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, ReformLike], *,
+                    as_of: dt.date | str | None = None, drop_effect: EffectArg = "estimate",
+                    churn: ChurnFit | pl.DataFrame | float | None = None, window: int = 3,
+                    n_boot: int = 200, seed: int | None = 0, near: float = 0.10,
+                    catalogue: Catalogue | None = None, revenue_months: int = 12,
+                    progress: Progress | None = None) -> ReformComparison:
+    """Several named reforms of one scheme side by side at ``as_of``, with their net value.
+
+    Parameters
+    ----------
+    panel : the customer panel (with ``churned`` for the drop effect and the churn rate).
+    baseline : a scheme id or Scheme.
+    reforms : ``{name: reform}``; a reform is a mapping, a YAML path, a :class:`Reform` or a
+        stack ``a + b`` (applied in that order). The name is the row's ``reform``.
+    as_of : the month compared (default: the panel's last month).
+    drop_effect : ``"estimate"`` (on the panel up to ``as_of``), a DropEffect, one hazard ratio,
+        or ``(low, central, high)`` set by the analyst.
+    churn : the baseline probability of leaving within ``window`` months: a ChurnFit, a table
+        ``customer_id, p``, one number; default the members' observed rate (assumed).
+    window : months of the drop effect's churn window (and of ``p``).
+    n_boot, seed : bootstrap replicates and seed of an estimated drop effect.
+    near, catalogue, revenue_months : as in :func:`tierlib.reforms.simulate`.
+    progress : a :data:`tierlib.progress.Progress` callback (e.g. ``print_progress``).
+
+    Returns
+    -------
+    ReformComparison
+        ``table`` columns: ``reform, changes, as_of, customers, up, down, members_base,
+        members_reform, members_change, members_<tier>, members_<tier>_change`` (every tier),
+        ``cost_base, cost_reform, cost_saved`` (yuan a year, unit costs assumed),
+        ``downgraded, extra_leavers[_lo, _hi], revenue_lost[_lo, _hi], net_value[_lo, _hi]``
+        (yuan), ``drop_effect[_lo, _hi], drop_effect_source, probability, warnings`` (words,
+        one per line; empty when none).
+
+    Examples
+    --------
+    >>> months = [dt.date(2024, m, 1) for m in range(1, 9)]
+    >>> p = pl.concat([pl.DataFrame({"customer_id": c, "month": months, "join_month": months[0], "billed": b})
+    ...                for c, b in (("a", 320.0), ("b", 180.0))])
+    >>> cmp = compare_reforms(p, "unicom_vip", {"gold 350": {"thresholds.mobile.gold": 350}},
+    ...                       drop_effect=(1.5, 2.0, 3.0), churn=0.1)
+    >>> r = cmp.table.row(0, named=True)
+    >>> r["reform"], r["down"], r["cost_saved"], r["revenue_lost"], r["net_value"]
+    ('gold 350', 1, 90.0, 256.0, -166.0)
+    """
+    base = load_scheme(baseline)
+    named = _named(reforms)
+    plans = {name: cumulative(base, r) for name, r in named.items()}
+    plans = {name: s[:-1] + [s[-1].renamed(name)] for name, s in plans.items()}
+    n_steps = 3 + (isinstance(drop_effect, str) or churn is None) + isinstance(drop_effect, str)
+    done = [0]
+
+    def step(what: str) -> None:
+        report(progress, done[0], n_steps, what)
+        done[0] += 1
+
+    step("validating the panel")
+    valid, d = prepare_panel(panel, as_of)
+    money = customer_money(valid, d, revenue_months=revenue_months)
+    cat = catalogues_for({"s": base}, {"s": catalogue} if catalogue else None)["s"]
+    variants = [s for ss in plans.values() for s in ss]
+    step(f"rating {len(variants) + 1} scheme variants at {d:%Y-%m}")
+    frames = pl.collect_all([rate_at(valid, base, d, near=near)] + [rate_at(valid, s, d, near=near) for s in variants])
+    a, rated = frames[0], iter(frames[1:])
+    p, how, hr, source, shared = _churn_inputs(panel, base, d, drop_effect, churn, window, n_boot, seed, step)
+    step("churn cost and net value of each reform")
+    rows, breakdown, sims, assumed = [], [], {}, []
+    for name, schemes in plans.items():
+        prev = None
+        for i, s in enumerate(schemes, 1):
+            warns = reform_warnings(base, named[name]) + _later(named[name], d) if i == len(schemes) else []
+            sim = simulation_of(base, s, a, next(rated), d, money=money, catalogue=cat, warnings=warns,
+                                near=near, revenue=Revenue(revenue_months))
+            m = _metrics(sim, p, hr)
+            breakdown.append(_marginal(name, i, named[name].parts[i - 1].name, s.key, m, prev))
+            prev = m
+        sims[name] = sim
+        row_warns = list(sim.warnings) + shared
+        missing = m.pop("_missing_p", 0)
+        if missing:
+            row_warns.append(f"{missing} downgraded customers have no churn probability (not scored "
+                             "at as_of): their extra leavers count as 0")
+        rows.append({"reform": name, "changes": "; ".join(s.changes[len(base.changes):]), "as_of": d,
+                     "customers": sim.summary["customers"].item(), **m,
+                     "drop_effect": None if hr is None else hr[0], "drop_effect_lo": None if hr is None else hr[1],
+                     "drop_effect_hi": None if hr is None else hr[2], "drop_effect_source": source,
+                     "probability": how, "warnings": "\n".join(row_warns)})
+        assumed += _assumptions(name, s, named[name], source, how)
+    shared_rows = _shared_assumptions(list(plans), base, cat, Revenue(revenue_months))
+    report(progress, n_steps, n_steps, "done")
+    table = pl.DataFrame(rows, infer_schema_length=None)
+    return ReformComparison(as_of=d, baseline=base, table=table,
+                            breakdown=pl.DataFrame(breakdown, infer_schema_length=None),
+                            assumptions=pl.DataFrame(assumed + shared_rows, orient="row",
+                                                     schema=["reform", "topic", "value", "source", "note"]),
+                            simulations=sims, effect=hr, effect_source=source, probability=how,
+                            notes=tuple(shared))
+
+
+def _later(r, d: dt.date) -> list[str]:
+    """Words for changes dated after ``as_of``: they cannot show at ``as_of``."""
+    out = []
+    for part in r.parts:
+        for path, v in part.changes.items():
+            if isinstance(v, Mapping) and "from" in v and str(v["from"])[:10] > f"{d:%Y-%m-%d}":
+                out.append(f"{path} takes effect from {str(v['from'])[:7]}, after as_of {d:%Y-%m}: "
+                           "it changes nothing at as_of (see tierlib.reforms.unfold)")
+    return out
+
+
+def _marginal(name: str, i: int, part: str, applied: str, m: dict, prev: dict | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"reform": name, "step": i, "step_reform": part, "applied": applied}
+    keys = [k for k in m if k in ADDITIVE or (k.startswith("members_") and k.endswith("_change"))]
+    for k in keys:
+        v, before = m[k], (0 if prev is None else prev[k])
+        out[k] = None if v is None or before is None else v - before
+    return out
+
+
+def _assumptions(name: str, s: Scheme, r, source: str, how: str) -> list[tuple]:
+    out = [(name, "change", c, "reform", f"step: {part.name}") for part in r.parts
+           for c in [f"{p} = {v!r}" for p, v in part.changes.items()]]
+    out.append((name, "drop effect", source, "estimated" if source.startswith("estimated") else
+                "set by the analyst" if source.startswith("set") else "missing",
+                "hazard ratio of churn after a tier drop, applied to every downgraded customer"))
+    out.append((name, "churn probability p", how, "assumed" if "(assumed)" in how else "given",
+                "probability of leaving within the window under the baseline rules"))
+    return out
+
+
+def _shared_assumptions(names: list[str], base: Scheme, cat: Catalogue, revenue: Revenue) -> list[tuple]:
+    who = "every reform: " + ", ".join(names)
+    out = [(who, "net value", "benefit cost saved - revenue lost with the extra leavers", "definition",
+            "both a year: the benefit cost is yearly, a leaver's lost revenue is their revenue (below)"),
+           (who, "revenue", str(revenue), "definition", "tierlib.revenue")]
+    out += [(who, "churn cost", a, "assumed", "tierlib.churn.reform") for a in COST_ASSUMPTIONS]
+    out += [(who, "drop effect (when estimated)", a, "assumed", "tierlib.churn.effect") for a in EFFECT_ASSUMPTIONS]
+    nums = assumed_numbers([base], {base.key: cat})
+    out += [(who, f"{f} {p}", v, "assumed", ref) for _, f, p, v, ref in nums.iter_rows()]
+    return out
