@@ -105,10 +105,10 @@ def test_every_output_names_each_reform(tmp_path):
 
 
 def test_a_drop_effect_that_cannot_be_estimated_is_said_in_words():
-    # 8 months: no tier's validity ended, no re-rating to estimate the drop effect on
+    # 8 months and nobody leaves: drop_effect's history check refuses before looking for re-ratings
     cmp = compare_reforms(hand_panel(), "unicom_vip", {"gold 350": GOLD}, n_boot=20)
     r = cmp.table.row(0, named=True)
-    assert "drop effect cannot be estimated" in r["warnings"] and "no re-rating month" in r["warnings"]
+    assert "drop effect cannot be estimated" in r["warnings"] and "no customer of this panel leaves" in r["warnings"]
     assert r["net_value"] is None and r["revenue_lost"] is None and r["cost_saved"] == pytest.approx(180.0)
     assert r["drop_effect_source"] == "not available"
 

@@ -41,6 +41,7 @@ import yaml
 
 from tierlib.months import as_month
 from tierlib.panel import COLUMNS
+from tierlib.sources import panel_files, scan_parquet_panel
 
 __all__ = ["ColumnSpec", "PanelMapping", "MappingError", "load_mapping", "apply_mapping", "read_raw", "read_mapped",
            "ENCODINGS", "DEFAULT_TRUE", "DEFAULT_FALSE", "mapping_schema"]
@@ -316,14 +317,12 @@ def _csv(path: Path, m: PanelMapping) -> pl.DataFrame:
 
 def read_raw(src: str | Path, mapping: PanelMapping | Mapping | str | Path) -> pl.DataFrame:
     """The source rows as the warehouse wrote them: a CSV (text, in the mapping's encoding) or
-    parquet file, or a folder of them (:func:`tierlib.io.panel_files`: name order, ``.*`` and
+    parquet file, or a folder of them (:func:`tierlib.sources.panel_files`: name order, ``.*`` and
     ``_*`` skipped, one format per folder), stacked.
 
     CSV values stay text, so that every value is parsed by the mapping and nothing is guessed;
-    parquet files are read as :func:`tierlib.io.scan_parquet_panel` reads a panel's files.
+    parquet files are read as :func:`tierlib.sources.scan_parquet_panel` reads a panel's files.
     """
-    from tierlib.io import panel_files, scan_parquet_panel
-
     m = load_mapping(mapping)
     try:
         files = panel_files(src)

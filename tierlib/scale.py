@@ -51,7 +51,7 @@ CID = "customer_id"
 
 
 def _files(src: str | Path) -> list[Path]:
-    from tierlib.io import PanelFileError, panel_files, scan_parquet_panel
+    from tierlib.sources import PanelFileError, panel_files, scan_parquet_panel
 
     p = Path(src)
     if p.exists():

@@ -74,7 +74,7 @@ def cmd_validate(a: argparse.Namespace) -> int:
 
 def cmd_import(a: argparse.Namespace) -> int:
     """Map the export, check every rule, then write the panel atomically (refused before reading)."""
-    from tierlib.cli import UserError, write_frame
+    from tierlib.cli.common import UserError, write_frame
     from tierlib.mapping import load_mapping, read_mapped
     from tierlib.outputs import check_output, check_target
     from tierlib.panel import check_all
@@ -105,7 +105,7 @@ def rate_to_workbook(a: argparse.Namespace, schemes: list[str]) -> pl.DataFrame:
     """
     import tierlib
     from tierlib import excel
-    from tierlib.cli import UserError
+    from tierlib.cli.common import UserError
     from tierlib.io import read_panel
     from tierlib.outputs import check_output, check_target
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tierlib.cli import UserError, _schemes_arg, read_panel, write_frame
+from tierlib.cli.common import UserError, read_panel, schemes_arg as _schemes_arg, write_frame
 from tierlib.months import as_month
 from tierlib.progress import progress_bar, report
 

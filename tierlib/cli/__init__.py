@@ -16,34 +16,7 @@ from tierlib.months import as_month
 
 __all__ = ["main", "write_frame"]
 
-from tierlib.io import read_panel  # noqa: E402  (one reader of panel files)
-
-
-class UserError(Exception):
-    """A mistake in the command line or its inputs: reported in one line, exit code 2."""
-
-
-def write_frame(df: pl.DataFrame, path: str | Path, *, inputs=(), overwrite: bool = False) -> None:
-    """Write a table to ``.parquet`` or ``.csv`` atomically (tierlib.outputs): never over an input,
-    never over a file tierlib did not write, into an existing folder only."""
-    from tierlib.outputs import atomic_file, check_output
-
-    p = Path(path)
-    if p.suffix not in (".csv", ".parquet"):
-        raise UserError(f"{p}: unknown output format '{p.suffix}' (use .parquet or .csv)")
-    check_output(p, inputs)
-    with atomic_file(p, overwrite=overwrite) as tmp:
-        if p.suffix == ".csv":
-            df.with_columns(pl.col(pl.Categorical).cast(pl.String)).write_csv(tmp)
-        else:
-            df.write_parquet(tmp)
-
-
-def _schemes_arg(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for v in values or ["all"]:
-        out += [x.strip() for x in v.split(",") if x.strip()]
-    return out
+from tierlib.cli.common import UserError, read_panel, schemes_arg as _schemes_arg, write_frame  # noqa: E402
 
 
 def _summary(ledger: pl.DataFrame) -> pl.DataFrame:
@@ -96,8 +69,8 @@ def cmd_rate(a: argparse.Namespace) -> int:
 
     if _out_of_core(a):
         return cmd_rate_partitioned(a)
-    if a.out and Path(a.out).suffix == ".xlsx":  # a sheet per scheme (tierlib.cli_panel)
-        from tierlib.cli_panel import rate_to_workbook
+    if a.out and Path(a.out).suffix == ".xlsx":  # a sheet per scheme (tierlib.cli.warehouse)
+        from tierlib.cli.warehouse import rate_to_workbook
 
         ledger = rate_to_workbook(a, _schemes_arg(a.scheme))
         with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True):
@@ -155,8 +128,8 @@ def cmd_card(a: argparse.Namespace) -> int:
 
 
 def cmd_validate(a: argparse.Namespace) -> int:
-    """Every broken rule in one run, as a table (exit 1), else ``ok`` (tierlib.cli_panel)."""
-    from tierlib.cli_panel import cmd_validate as validate_all
+    """Every broken rule in one run, as a table (exit 1), else ``ok`` (tierlib.cli.warehouse)."""
+    from tierlib.cli.warehouse import cmd_validate as validate_all
 
     return validate_all(a)
 
@@ -199,8 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _warehouse_commands(sub: argparse._SubParsersAction) -> None:
-    """``import`` and ``--map`` on rate / explain / validate (bodies in tierlib.cli_panel)."""
-    from tierlib.cli_panel import add_arguments
+    """``import`` and ``--map`` on rate / explain / validate (bodies in tierlib.cli.warehouse)."""
+    from tierlib.cli.warehouse import add_arguments
 
     add_arguments(sub)
 
@@ -229,13 +202,13 @@ def _optional_commands(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=cmd_report)
 
 
-# --- compare, simulate, sweep (bodies in tierlib.cli_decide, imported when they run) ----------
+# --- compare, simulate, sweep (bodies in tierlib.cli.analyses, imported when they run) ----------
 
 def _decide(name: str):
     def run(a: argparse.Namespace) -> int:
-        from tierlib import cli_decide
+        from tierlib.cli import analyses
 
-        return getattr(cli_decide, name)(a)
+        return getattr(analyses, name)(a)
     return run
 
 
@@ -350,6 +323,3 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())
