@@ -117,3 +117,34 @@ def test_progress_bar_on_request_only(files, capsys):
     assert "tierlib simulate" in capsys.readouterr().err  # the tqdm bar's label, on stderr
     assert main(argv) == 0  # stderr is no terminal here: no bar
     assert capsys.readouterr().err == ""
+
+
+def test_simulate_and_sweep_rate_the_schemes_own_carrier_unless_told(tmp_path, capsys):
+    """A reform of unicom_vip on a panel of three carriers: the command rated every customer
+    under unicom's rules (mobile and telecom customers' moves and costs counted as unicom's)."""
+    from tierlib.synth import make_panel
+
+    panel = make_panel(900, 24, seed=11)[0]
+    path = tmp_path / "panel.parquet"
+    panel.write_parquet(path)
+    unicom = panel.filter(pl.col("carrier").cast(pl.String) == "unicom")
+    n, total = unicom["customer_id"].n_unique(), panel["customer_id"].n_unique()
+    assert 0 < n < total
+    gold = load_reform(EXAMPLES / "gold350.yaml")
+    args = [str(path), "--scheme", "unicom_vip", "--reform", str(EXAMPLES / "gold350.yaml"),
+            "--drop-effect", "2", "--churn-rate", "0.05"]
+    for flag, frame in (([], unicom), (["--all-carriers"], panel)):
+        out = tmp_path / f"r{len(flag)}.csv"
+        assert main(["simulate", *args, *flag, "--out", str(out)]) == 0
+        err = capsys.readouterr().err
+        assert (f"rating the {n:,} customers of carrier unicom (of {total:,}" in err) == (not flag)
+        want = compare_reforms(frame, "unicom_vip", {"gold 350": gold}, drop_effect=2.0, churn=0.05).table
+        _same(pl.read_csv(out, try_parse_dates=True), want)
+    out = tmp_path / "s.csv"
+    assert main(["sweep", str(path), "--scheme", "unicom_vip", "--param", "thresholds.mobile.gold",
+                 "--values", "300,350", "--quiet", "--out", str(out)]) == 0
+    want = sweep(unicom, "unicom_vip", "thresholds.mobile.gold", [300, 350])
+    back = pl.read_csv(out)
+    everyone = sweep(panel, "unicom_vip", "thresholds.mobile.gold", [300, 350])
+    assert back["customers"].to_list() == want["customers"].to_list() < everyone["customers"].to_list()
+    assert back["yearly_cost"].to_list() == pytest.approx(want["yearly_cost"].to_list())

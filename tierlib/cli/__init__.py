@@ -222,6 +222,10 @@ def _decide_commands(sub: argparse._SubParsersAction) -> None:
         g = p.add_mutually_exclusive_group()
         g.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is no terminal")
         g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    def own(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--all-carriers", action="store_true",
+                       help="rate every customer of the panel; default: only the scheme's own carrier's "
+                            "customers when the panel has a carrier column")
     c = sub.add_parser("compare", help="compare schemes on one panel (tables to a workbook)")
     c.add_argument("--scheme", "-s", action="append", help="scheme id (repeat or comma-separate; default all)")
     common(c, "tables.xlsx (a sheet per table) or .csv (the summary)")
@@ -230,6 +234,7 @@ def _decide_commands(sub: argparse._SubParsersAction) -> None:
                        description="Rate the panel under a scheme and each --reform file; write the "
                                    "side-by-side table, the breakdown and the assumptions.")
     s.add_argument("--scheme", "-s", required=True, help="the baseline scheme id")
+    own(s)
     s.add_argument("--reform", "-r", action="append", required=True, metavar="FILE.yaml",
                    help="a reform file (docs/REFORMS.md); repeat for several")
     s.add_argument("--stack", action="store_true", help="also the reforms stacked in the order given")
@@ -244,6 +249,7 @@ def _decide_commands(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_decide("cmd_simulate"))
     w = sub.add_parser("sweep", help="rate a panel once per value of one parameter")
     w.add_argument("--scheme", "-s", required=True, help="the scheme id")
+    own(w)
     w.add_argument("--param", required=True, metavar="PATH", help="parameter path, e.g. thresholds.mobile.gold")
     w.add_argument("--values", required=True, help="comma-separated values, e.g. 250,300,350")
     common(w, "sweep.xlsx, .csv or .parquet")

@@ -18,7 +18,7 @@ from tierlib.cli.common import UserError, read_panel, schemes_arg as _schemes_ar
 from tierlib.months import as_month
 from tierlib.progress import progress_bar, report
 
-__all__ = ["cmd_compare", "cmd_simulate", "cmd_sweep", "parse_drop_effect", "parse_values"]
+__all__ = ["cmd_compare", "cmd_simulate", "cmd_sweep", "own_customers", "parse_drop_effect", "parse_values"]
 
 
 def _strings(df: pl.DataFrame) -> pl.DataFrame:
@@ -53,6 +53,28 @@ def _as_of(a: argparse.Namespace):
 
 def _bar(a: argparse.Namespace):
     return progress_bar(False if a.quiet else (True if a.progress else None), desc=f"tierlib {a.command}")
+
+
+def own_customers(panel: pl.DataFrame, scheme: str, a: argparse.Namespace) -> pl.DataFrame:
+    """The panel a reform of ``scheme`` is rated on: its own carrier's customers when the panel
+    has a ``carrier`` column (said on stderr unless ``--quiet``), every customer with ``--all-carriers``."""
+    import sys
+
+    from tierlib.panel import of_carrier
+    from tierlib.params import load_scheme
+
+    if a.all_carriers or "carrier" not in panel.columns:
+        return panel
+    carrier = load_scheme(scheme).carrier
+    mine = of_carrier(panel, carrier)
+    n, total = mine["customer_id"].n_unique(), panel["customer_id"].n_unique()
+    if n == 0:
+        raise UserError(f"{a.panel}: no customer of carrier {carrier!r} (the carrier of {scheme}); "
+                        "--all-carriers rates every customer under it")
+    if n < total and not a.quiet:
+        print(f"tierlib {a.command}: rating the {n:,} customers of carrier {carrier} (of {total:,} in the panel; "
+              "--all-carriers for all)", file=sys.stderr)
+    return mine
 
 
 def cmd_compare(a: argparse.Namespace) -> int:
@@ -122,7 +144,7 @@ def cmd_simulate(a: argparse.Namespace) -> int:
             stacked = stacked + r
         reforms[stacked.name] = stacked
     with _bar(a) as progress:
-        panel = read_panel(a.panel)
+        panel = own_customers(read_panel(a.panel), a.scheme, a)
         cmp = compare_reforms(panel, a.scheme, reforms, as_of=_as_of(a), drop_effect=effect,
                               churn=a.churn_rate, window=a.window, n_boot=a.n_boot, seed=a.seed,
                               progress=progress)
@@ -157,7 +179,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     values = parse_values(a.values)
     with _bar(a) as progress:
         report(progress, 0, 2, "reading the panel")
-        panel = read_panel(a.panel)
+        panel = own_customers(read_panel(a.panel), a.scheme, a)
         report(progress, 1, 2, f"rating {len(values)} values of {a.param}")
         table = sweep(panel, a.scheme, a.param, values, as_of=_as_of(a))
         report(progress, 2, 2, "done")
