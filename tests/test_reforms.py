@@ -13,7 +13,8 @@ from tierlib.domains import ladder_bounds
 
 import tierlib
 from tierlib.params import SchemeError, load_scheme
-from tierlib.reforms import (apply_reform, load_reform, prepare_panel, reform_warnings, simulate, sweep,
+from tierlib.reforms.rated import _prepare_panel
+from tierlib.reforms import (apply_reform, load_reform, reform_warnings, simulate, sweep,
                              threshold_for_share)
 
 # one real threshold per scheme, and its baseline value
@@ -163,12 +164,12 @@ def test_reform_warnings():
 
 
 def test_prepare_panel_keeps_what_as_of_needs(panel):
-    valid, d = prepare_panel(panel, "2024-06-01")
+    valid, d = _prepare_panel(panel, "2024-06-01")
     assert d == dt.date(2024, 6, 1) and valid["month"].max() == d
     at = panel.filter(pl.col("month") == d)["customer_id"]
     assert set(valid["customer_id"]) == set(at)
     with pytest.raises(ValueError, match="is not a month"):
-        prepare_panel(panel, "2024-06-15")
+        _prepare_panel(panel, "2024-06-15")
 
 
 @pytest.mark.parametrize("scheme, path", [("telecom_star", "thresholds.star5"), ("mobile_credit", "thresholds.star3"),

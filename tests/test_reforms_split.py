@@ -15,14 +15,18 @@ import tierlib.reforms
 from tierlib.churn import reform_churn_cost, reform_churn_cost_ledgers
 
 PKG = Path(tierlib.reforms.__file__).parent
-OLD_PUBLIC = ["Reform", "load_reform", "apply_reform", "reform_warnings", "prepare_panel", "rate_at",
+OLD_PUBLIC = ["Reform", "load_reform", "apply_reform", "reform_warnings",
               "Simulation", "simulate", "sweep", "threshold_for_share", "ThresholdSearch"]
+#: issue 11 item 2: the machinery behind simulate becomes private
+PRIVATE = ["prepare_panel", "rate_at"]
 
 
 def test_every_former_public_name_still_imports():
     for name in OLD_PUBLIC:
         assert getattr(tierlib.reforms, name) is not None
         assert name in tierlib.reforms.__all__
+    for name in PRIVATE:
+        assert not hasattr(tierlib.reforms, name) and name not in tierlib.reforms.__all__
 
 
 def test_reform_code_is_pure_scheme_to_scheme_and_modules_are_small():

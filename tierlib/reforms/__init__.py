@@ -4,7 +4,7 @@ The package keeps two jobs apart:
 
 - :mod:`tierlib.reforms.reform`, pure scheme -> scheme: :class:`Reform` (from a mapping or a
   YAML file, ``docs/REFORMS.md``), :func:`apply_reform`, stacking (``a + b``), warnings;
-- the simulation machinery on a panel: :func:`prepare_panel` / :func:`rate_at`
+- the simulation machinery on a panel: the private preparation and rating at ``as_of``
   (:mod:`~tierlib.reforms.rated`), :func:`simulate` (:mod:`~tierlib.reforms.simulation`),
   :func:`sweep` and :func:`threshold_for_share` (:mod:`~tierlib.reforms.search`), reforms side by
   side with their net value (:func:`compare_reforms`, :mod:`~tierlib.reforms.side_by_side`) and
@@ -16,7 +16,6 @@ use, so ``import tierlib`` stays quick.
 
 from __future__ import annotations
 
-from tierlib.reforms.rated import prepare_panel, rate_at
 from tierlib.reforms.reform import (Reform, apply_reform, cumulative, load_reform, reform_warnings, stack,
                                    starting)
 from tierlib.reforms.search import ThresholdSearch, sweep, threshold_for_share
@@ -26,7 +25,7 @@ _LAZY = {"compare_reforms": "side_by_side", "ReformComparison": "side_by_side",
          "unfold": "unfolding", "Unfolding": "unfolding"}
 
 __all__ = ["Reform", "load_reform", "apply_reform", "reform_warnings", "cumulative", "starting", "stack",
-           "prepare_panel", "rate_at", "Simulation", "simulate", "sweep", "threshold_for_share",
+           "Simulation", "simulate", "sweep", "threshold_for_share",
            "ThresholdSearch", *_LAZY]
 
 

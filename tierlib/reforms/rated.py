@@ -2,8 +2,8 @@
 
 Each analysis of :mod:`tierlib.reforms` rates only the months up to ``as_of`` and only the
 customers in network at ``as_of`` (a month's tier depends on earlier months only, and customers
-do not depend on each other), so the panel is validated and cut once (:func:`prepare_panel`) and
-every variant is rated on it (:func:`rate_at`, lazy: collect many at once).
+do not depend on each other), so the panel is validated and cut once (:func:`_prepare_panel`) and
+every variant is rated on it (:func:`_rate_at`, lazy: collect many at once).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from tierlib.panel import validate
 from tierlib.params import Scheme, load_scheme  # noqa: F401  (doctests)
 from tierlib.rating import _rate_validated
 
-__all__ = ["prepare_panel", "rate_at", "Frame"]
+__all__ = ["Frame"]  # _prepare_panel and _rate_at: private to the reforms package
 
 Frame = pl.DataFrame | pl.LazyFrame
 
 _date = as_month  # the one month parser (tierlib.months)
 
 
-def prepare_panel(panel: Frame, as_of: dt.date | str | None = None) -> tuple[pl.DataFrame, dt.date]:
+def _prepare_panel(panel: Frame, as_of: dt.date | str | None = None) -> tuple[pl.DataFrame, dt.date]:
     """The validated panel cut to what a rating at ``as_of`` needs, and ``as_of`` itself.
 
     Keeps the months up to ``as_of`` (later months cannot change it) of the customers in network
@@ -35,7 +35,7 @@ def prepare_panel(panel: Frame, as_of: dt.date | str | None = None) -> tuple[pl.
 
     >>> p = pl.DataFrame({"customer_id": [1, 1, 2], "month": [dt.date(2024, 1, 1), dt.date(2024, 2, 1),
     ...                   dt.date(2024, 1, 1)], "join_month": dt.date(2024, 1, 1), "billed": 1.0})
-    >>> prepare_panel(p)[0].height
+    >>> _prepare_panel(p)[0].height
     2
     """
     lf = panel.lazy()
@@ -48,8 +48,8 @@ def prepare_panel(panel: Frame, as_of: dt.date | str | None = None) -> tuple[pl.
     return out, d
 
 
-def rate_at(prepared: pl.DataFrame, scheme: Scheme, as_of: dt.date, *, near: float = 0.10) -> pl.LazyFrame:
-    """Rate a :func:`prepare_panel` frame and keep the rows at ``as_of`` (lazy: collect many at once).
+def _rate_at(prepared: pl.DataFrame, scheme: Scheme, as_of: dt.date, *, near: float = 0.10) -> pl.LazyFrame:
+    """Rate a :func:`_prepare_panel` frame and keep the rows at ``as_of`` (lazy: collect many at once).
 
     Columns: ``customer_id, tier, rank, status, eligible, score, near`` and ``_thr1..K`` (the
     thresholds that apply to each customer). ``near`` is true when an eligible customer's score is
@@ -57,8 +57,8 @@ def rate_at(prepared: pl.DataFrame, scheme: Scheme, as_of: dt.date, *, near: flo
 
     >>> p = pl.DataFrame({"customer_id": 1, "month": [dt.date(2024, m, 1) for m in range(1, 4)],
     ...                   "join_month": dt.date(2024, 1, 1), "billed": 290.0})
-    >>> prepared, d = prepare_panel(p)
-    >>> rate_at(prepared, load_scheme("unicom_vip"), d).select("tier", "near").collect().row(0)
+    >>> prepared, d = _prepare_panel(p)
+    >>> _rate_at(prepared, load_scheme("unicom_vip"), d).select("tier", "near").collect().row(0)
     ('silver', True)
     """
     K = len(scheme.tiers)

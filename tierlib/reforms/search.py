@@ -17,7 +17,7 @@ from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.domains import ladder_bounds
 from tierlib.ledger import customer_money
 from tierlib.params import Scheme, load_scheme
-from tierlib.reforms.rated import Frame, _cost, prepare_panel, rate_at
+from tierlib.reforms.rated import Frame, _cost, _prepare_panel, _rate_at
 
 __all__ = ["sweep", "threshold_for_share", "ThresholdSearch"]
 
@@ -32,7 +32,7 @@ def _path_tier(s: Scheme, path: str) -> str | None:
 def _sweep_rows(valid: pl.DataFrame, s: Scheme, path: str, values: Sequence[Any], d: dt.date, near: float,
                 cat: Catalogue, money: pl.DataFrame | None) -> list[dict]:
     variants = [s.with_values({path: v}, reference="sweep") for v in values]
-    frames = pl.collect_all([rate_at(valid, v, d, near=near) for v in variants])
+    frames = pl.collect_all([_rate_at(valid, v, d, near=near) for v in variants])
     tier = _path_tier(s, path)
     k = s.rank(tier) if tier else None
     rows = []
@@ -88,7 +88,7 @@ def sweep(panel: Frame, scheme: SchemeLike, path: str, values: Sequence[Any], *,
     """
     s = load_scheme(scheme)
     s.p(path)  # an unknown path fails before any rating
-    valid, d = prepare_panel(panel, as_of)
+    valid, d = _prepare_panel(panel, as_of)
     cat = catalogues_for({"s": s}, {"s": catalogue} if catalogue else None)["s"]
     money = customer_money(valid, d, revenue_months=revenue_months)
     return pl.DataFrame(_sweep_rows(valid, s, path, list(values), d, near, cat, money))
@@ -167,19 +167,19 @@ def threshold_for_share(panel: Frame, scheme: SchemeLike, path: str, share: floa
     if tier is None:
         raise ValueError(f"'{path}' does not end in a tier of {s.key}: give tier=")
     k = s.rank(tier)
-    valid, d = prepare_panel(panel, as_of)
+    valid, d = _prepare_panel(panel, as_of)
     cache: dict[float, float] = {}
 
     def f(v: float) -> float:
         if v not in cache:
             if len(cache) >= max_ratings:
                 raise RuntimeError(f"threshold search did not converge in {max_ratings} ratings")
-            at = rate_at(valid, s.with_values({path: v}, reference="threshold search"), d).collect()
+            at = _rate_at(valid, s.with_values({path: v}, reference="threshold search"), d).collect()
             cache[v] = float((at["rank"] >= k).sum() / at.height)
         return cache[v]
 
     grid = lambda x: math.floor(x / step) * step  # noqa: E731
-    base = rate_at(valid, s, d).collect()
+    base = _rate_at(valid, s, d).collect()
     scores = base.filter(pl.col("eligible"))["score"].drop_nulls().sort(descending=True)
     n_needed = math.ceil(share * base.height - 1e-9)
     guess = grid(max(scores[n_needed - 1], 0.0)) if 0 < n_needed <= scores.len() else 0.0

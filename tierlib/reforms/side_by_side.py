@@ -39,7 +39,7 @@ from tierlib.ledger import customer_money
 from tierlib.params import Scheme, SchemeError, load_scheme
 from tierlib.progress import Progress, report
 from tierlib.rating import rate
-from tierlib.reforms.rated import Frame, prepare_panel, rate_at
+from tierlib.reforms.rated import Frame, _prepare_panel, _rate_at
 from tierlib.reforms.reform import ReformLike, cumulative, load_reform, reform_warnings
 from tierlib.reforms.simulation import Simulation, simulation_of
 from tierlib.revenue import Revenue
@@ -257,12 +257,12 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
         done[0] += 1
 
     step("validating the panel")
-    valid, d = prepare_panel(panel, as_of)
+    valid, d = _prepare_panel(panel, as_of)
     money = customer_money(valid, d, revenue_months=revenue_months)
     cat = catalogues_for({"s": base}, {"s": catalogue} if catalogue else None)["s"]
     variants = [s for ss in plans.values() for s in ss]
     step(f"rating {len(variants) + 1} scheme variants at {d:%Y-%m}")
-    frames = pl.collect_all([rate_at(valid, base, d, near=near)] + [rate_at(valid, s, d, near=near) for s in variants])
+    frames = pl.collect_all([_rate_at(valid, base, d, near=near)] + [_rate_at(valid, s, d, near=near) for s in variants])
     a, rated = frames[0], iter(frames[1:])
     p, how, hr, source, shared = _churn_inputs(panel, base, d, drop_effect, churn, window, n_boot, seed, step)
     step("churn cost and net value of each reform")

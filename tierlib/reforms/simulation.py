@@ -18,7 +18,7 @@ import polars as pl
 from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.ledger import customer_money
 from tierlib.params import Scheme, load_scheme
-from tierlib.reforms.rated import Frame, _members, prepare_panel, rate_at
+from tierlib.reforms.rated import Frame, _members, _prepare_panel, _rate_at
 from tierlib.reforms.reform import ReformLike, apply_reform, reform_warnings
 from tierlib.revenue import Revenue
 
@@ -111,8 +111,8 @@ def simulate(panel: Frame, baseline: SchemeLike, reform: ReformLike | Scheme, *,
         new, warns = reform, ([] if reform.changes else ["the reform scheme has no changes"])
     else:
         new, warns = apply_reform(base, reform), reform_warnings(base, reform)
-    valid, d = prepare_panel(panel, as_of)
-    a, b = pl.collect_all([rate_at(valid, base, d, near=near), rate_at(valid, new, d, near=near)])
+    valid, d = _prepare_panel(panel, as_of)
+    a, b = pl.collect_all([_rate_at(valid, base, d, near=near), _rate_at(valid, new, d, near=near)])
     money = customer_money(valid, d, revenue_months=revenue_months)
     cat = catalogues_for({"s": base}, {"s": catalogue} if catalogue else None)["s"]
     return simulation_of(base, new, a, b, d, money=money, catalogue=cat, warnings=warns, near=near,
@@ -122,7 +122,7 @@ def simulate(panel: Frame, baseline: SchemeLike, reform: ReformLike | Scheme, *,
 def simulation_of(base: Scheme, new: Scheme, a: pl.DataFrame, b: pl.DataFrame, d: dt.date, *,
                   money: pl.DataFrame, catalogue: Catalogue, warnings: list[str], near: float,
                   revenue: Revenue) -> Simulation:
-    """A :class:`Simulation` from the :func:`~tierlib.reforms.rate_at` frames of both schemes.
+    """A :class:`Simulation` from the :func:`~tierlib.reforms.rated._rate_at` frames of both schemes.
 
     The building block of :func:`simulate` and of the side-by-side comparison, which rates the
     baseline once for every reform.
@@ -162,7 +162,7 @@ def _movers(pair: pl.DataFrame, s: Scheme) -> pl.DataFrame:
     counts = pair.group_by("tier_base", "tier_reform").agg(
         customers=pl.len().cast(pl.Int64), revenue=pl.col("revenue").fill_null(0.0).sum())
     out = cells.join(counts, on=["tier_base", "tier_reform"], how="left", maintain_order="left")
-    label = {t: f"{t} {s.labels.get(t, '')}".strip() for t in s.ladder}
+    label = {t: s.tier_label(t) for t in s.ladder}
     return out.with_columns(
         pl.col("customers").fill_null(0), pl.col("revenue").fill_null(0.0),
         label_base=pl.col("tier_base").replace_strict(label), label_reform=pl.col("tier_reform").replace_strict(label),
