@@ -8,6 +8,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from tierlib.revenue import YEARLY_REVENUE
+
 import tierlib
 from tierlib.reforms import Reform, compare_reforms, simulate
 
@@ -34,7 +36,8 @@ def synth():
 def test_hand_computed_net_values():
     # unicom_vip, 6-month mean: a 320 and b 330 are gold (>= 300), c 200 silver, d 500 diamond.
     # gold 350 moves a, b to silver; silver 250 moves c to none. Yearly cost per member (unit
-    # costs assumed): silver 8, gold 98, diamond 278. Revenue: 8 months billed. p = 0.1.
+    # costs assumed): silver 8, gold 98, diamond 278. p = 0.1. A leaver's revenue is a year of
+    # their mean monthly billing (the panel holds 8 months: 12 x monthly billed, not 8 x).
     cmp = compare_reforms(hand_panel(), "unicom_vip", {"gold 350": GOLD, "silver 250": SILVER,
                                                         "both": GOLD + SILVER}, drop_effect=EFFECT, churn=0.1)
     t = {r["reform"]: r for r in cmp.table.iter_rows(named=True)}
@@ -42,11 +45,11 @@ def test_hand_computed_net_values():
     assert (g["up"], g["down"], g["members_gold"], g["members_gold_change"], g["members_silver_change"]) == (0, 2, 0, -2, 2)
     assert g["cost_saved"] == pytest.approx(2 * 90.0)
     assert g["extra_leavers"] == pytest.approx(2 * 0.1 * (2.0 - 1))
-    assert g["revenue_lost"] == pytest.approx(0.1 * 8 * (320 + 330))                  # 520
-    assert g["net_value"] == pytest.approx(180 - 520)
-    assert g["net_value_lo"] == pytest.approx(180 - 0.2 * 8 * 650)                  # high effect: -860
-    assert g["net_value_hi"] == pytest.approx(180 - 0.05 * 8 * 650)                 # low effect: -80
-    assert s["cost_saved"] == pytest.approx(8.0) and s["net_value"] == pytest.approx(8 - 0.1 * 1600)
+    assert g["revenue_lost"] == pytest.approx(0.1 * 12 * (320 + 330))                 # 780
+    assert g["net_value"] == pytest.approx(180 - 780)
+    assert g["net_value_lo"] == pytest.approx(180 - 0.2 * 12 * 650)                 # high effect: -1380
+    assert g["net_value_hi"] == pytest.approx(180 - 0.05 * 12 * 650)                # low effect: -210
+    assert s["cost_saved"] == pytest.approx(8.0) and s["net_value"] == pytest.approx(8 - 0.1 * 12 * 200)
     assert (s["members_silver_change"], s["members_change"]) == (-1, -1)
     assert b["net_value"] == pytest.approx(g["net_value"] + s["net_value"])
     assert (g["drop_effect"], g["drop_effect_lo"], g["drop_effect_hi"]) == (2.0, 1.5, 3.0)
@@ -58,7 +61,11 @@ def test_reference_revenue_lost_is_p_times_effect_minus_one_times_movers_revenue
     cmp = compare_reforms(synth, "unicom_vip", {"gold 350": GOLD}, drop_effect=EFFECT, churn=0.05)
     r = cmp.table.row(0, named=True)
     sim = simulate(synth, "unicom_vip", GOLD)
-    down_revenue = sim.summary["down_revenue"].item()
+    # the downgraded customers' yearly revenue, from the panel by its definition
+    down = sim.customers.filter(pl.col("rank_reform") < pl.col("rank_base")).select("customer_id")
+    yearly = YEARLY_REVENUE.at(synth, cmp.as_of)
+    down_revenue = down.join(yearly, on="customer_id", how="left")["revenue"].fill_null(0.0).sum()
+    assert down_revenue > sim.summary["down_revenue"].item()  # late joiners count a whole year
     assert r["down"] == sim.summary["down"].item() > 0
     assert r["revenue_lost"] == pytest.approx(0.05 * 1.0 * down_revenue)
     assert r["revenue_lost_lo"] == pytest.approx(0.05 * 0.5 * down_revenue)
@@ -130,7 +137,7 @@ def test_without_churned_there_is_no_churn_cost_and_the_row_says_why():
     # a p given by the analyst needs no churned column
     r = compare_reforms(hand_panel(churned=False), "unicom_vip", {"gold 350": GOLD}, drop_effect=2.0,
                         churn=0.1).table.row(0, named=True)
-    assert r["net_value"] == pytest.approx(180 - 520) and r["drop_effect_lo"] == 2.0
+    assert r["net_value"] == pytest.approx(180 - 780) and r["drop_effect_lo"] == 2.0
 
 
 def test_bad_arguments_are_errors_naming_them():

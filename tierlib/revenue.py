@@ -18,7 +18,7 @@ import polars as pl
 
 from tierlib.months import as_month, index_expr, month_index
 
-__all__ = ["Revenue", "REVENUE"]
+__all__ = ["Revenue", "REVENUE", "YEARLY_REVENUE"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,11 @@ class Revenue:
     """The revenue definition: ``billed`` summed over ``months`` months up to ``as_of``."""
 
     months: int = 12
+    #: per month in network instead of summed: the mean monthly ``billed`` over the months of the
+    #: window the customer was in network (in the panel), times ``months``. A customer with 6 months
+    #: of a 12-month window (a late joiner, or a panel that starts 6 months before as_of) then
+    #: counts a whole window of revenue, as a yearly benefit cost is set against it (net value).
+    annualised: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.months, bool) or not isinstance(self.months, int) or self.months < 1:
@@ -33,6 +38,9 @@ class Revenue:
 
     def __str__(self) -> str:
         span = "the month" if self.months == 1 else f"the {self.months} months up to and including the month"
+        if self.annualised:
+            return (f"revenue = mean monthly billed yuan over {span} described (as_of) in network, "
+                    f"x {self.months}: a whole {self.months}-month span for every customer")
         return f"revenue = billed yuan of {span} described (as_of), fewer months for customers in network for less"
 
     def expr(self, by: tuple[str, ...] | list[str] = ("customer_id",)) -> pl.Expr:
@@ -46,8 +54,10 @@ class Revenue:
         >>> p.select(Revenue(2).expr()).to_series().to_list()
         [10.0, 30.0, 60.0]
         """
-        return (pl.col("billed").cast(pl.Float64).rolling_sum(self.months, min_samples=1)
-                .over(list(by)).alias("revenue"))
+        roll = pl.col("billed").cast(pl.Float64)
+        roll = (roll.rolling_mean(self.months, min_samples=1) * self.months if self.annualised
+                else roll.rolling_sum(self.months, min_samples=1))
+        return roll.over(list(by)).alias("revenue")
 
     def at(self, panel: pl.DataFrame | pl.LazyFrame, as_of: dt.date | str) -> pl.DataFrame:
         """``customer_id, revenue`` of the customers with a row in ``as_of``'s window.
@@ -56,12 +66,18 @@ class Revenue:
         ...                   dt.date(2024, 2, 1)], "billed": [10.0, 30.0, 5.0]})
         >>> Revenue(12).at(p, "2024-02").sort("customer_id").rows()
         [(1, 40.0), (2, 5.0)]
+        >>> Revenue(12, annualised=True).at(p, "2024-02").sort("customer_id").rows()
+        [(1, 240.0), (2, 60.0)]
         """
         t = month_index(as_month(as_of))
+        billed = pl.col("billed").cast(pl.Float64)
         return (panel.lazy().filter(index_expr(pl.col("month")).is_between(t - self.months + 1, t))
                 .group_by("customer_id", maintain_order=True)
-                .agg(revenue=pl.col("billed").sum().cast(pl.Float64)).collect())
+                .agg(revenue=billed.mean() * self.months if self.annualised else billed.sum()).collect())
 
 
 #: the package's default: a year of billed revenue up to ``as_of``
 REVENUE = Revenue()
+#: a year's revenue for every customer (mean monthly billed x 12): what a leaver costs a year,
+#: set against a yearly benefit cost in a reform's net value
+YEARLY_REVENUE = Revenue(12, annualised=True)

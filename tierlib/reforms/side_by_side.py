@@ -221,7 +221,10 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
         ``customer_id, p``, one number; default the members' observed rate (assumed).
     window : months of the drop effect's churn window (and of ``p``).
     n_boot, seed : bootstrap replicates and seed of an estimated drop effect.
-    near, catalogue, revenue_months : as in :func:`tierlib.reforms.simulate`.
+    near, catalogue : as in :func:`tierlib.reforms.simulate`.
+    revenue_months : the span of a leaver's lost revenue: mean monthly ``billed`` over the months
+        of the span in network, x ``revenue_months`` (a whole year by default, for every customer:
+        :data:`tierlib.revenue.YEARLY_REVENUE`), as the benefit cost it is set against is yearly.
     progress : a :data:`tierlib.progress.Progress` callback (e.g. ``print_progress``).
 
     Returns
@@ -243,7 +246,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
     ...                       drop_effect=(1.5, 2.0, 3.0), churn=0.1)
     >>> r = cmp.table.row(0, named=True)
     >>> r["reform"], r["down"], r["cost_saved"], r["revenue_lost"], r["net_value"]
-    ('gold 350', 1, 90.0, 256.0, -166.0)
+    ('gold 350', 1, 90.0, 384.0, -294.0)
     """
     base = load_scheme(baseline)
     named = _named(reforms)
@@ -258,7 +261,11 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
 
     step("validating the panel")
     valid, d = _prepare_panel(panel, as_of)
-    money = customer_money(valid, d, revenue_months=revenue_months)
+    # a leaver's lost revenue is set against a yearly benefit cost: a whole span of revenue for
+    # every customer (late joiners and short panels included), not the months the panel shows
+    revenue = Revenue(revenue_months, annualised=True)
+    money = customer_money(valid, d, revenue_months=revenue_months).drop("revenue").join(
+        revenue.at(valid, d), on="customer_id", how="left", maintain_order="left")
     cat = catalogues_for({"s": base}, {"s": catalogue} if catalogue else None)["s"]
     variants = [s for ss in plans.values() for s in ss]
     step(f"rating {len(variants) + 1} scheme variants at {d:%Y-%m}")
@@ -272,7 +279,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
         for i, s in enumerate(schemes, 1):
             warns = reform_warnings(base, named[name]) + _later(named[name], d) if i == len(schemes) else []
             sim = simulation_of(base, s, a, next(rated), d, money=money, catalogue=cat, warnings=warns,
-                                near=near, revenue=Revenue(revenue_months))
+                                near=near, revenue=revenue)
             m = _metrics(sim, p, hr)
             breakdown.append(_marginal(name, i, named[name].parts[i - 1].name, s.key, m, prev))
             prev = m
@@ -288,7 +295,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
                      "drop_effect_hi": None if hr is None else hr[2], "drop_effect_source": source,
                      "probability": how, "warnings": "\n".join(row_warns)})
         assumed += _assumptions(name, s, named[name], source, how)
-    shared_rows = _shared_assumptions(list(plans), base, cat, Revenue(revenue_months))
+    shared_rows = _shared_assumptions(list(plans), base, cat, revenue)
     report(progress, n_steps, n_steps, "done")
     table = pl.DataFrame(rows, infer_schema_length=None)
     return ReformComparison(as_of=d, baseline=base, table=table,
@@ -333,7 +340,8 @@ def _assumptions(name: str, s: Scheme, r, source: str, how: str) -> list[tuple]:
 def _shared_assumptions(names: list[str], base: Scheme, cat: Catalogue, revenue: Revenue) -> list[tuple]:
     who = "every reform: " + ", ".join(names)
     out = [(who, "net value", "benefit cost saved - revenue lost with the extra leavers", "definition",
-            "both a year: the benefit cost is yearly, a leaver's lost revenue is their revenue (below)"),
+            "both a year: the benefit cost is yearly, a leaver's lost revenue is a year of their mean "
+            "monthly billing (below)"),
            (who, "revenue", str(revenue), "definition", "tierlib.revenue")]
     out += [(who, "churn cost", a, "assumed", "tierlib.churn.reform") for a in COST_ASSUMPTIONS]
     out += [(who, "drop effect (when estimated)", a, "assumed", "tierlib.churn.effect") for a in EFFECT_ASSUMPTIONS]
