@@ -156,3 +156,30 @@ def test_a_change_dated_after_as_of_is_said_to_change_nothing_yet():
     r = compare_reforms(hand_panel(), "unicom_vip", {"validity 6": later}, drop_effect=2.0,
                         churn=0.1).table.row(0, named=True)
     assert "takes effect from 2026-03, after as_of 2024-08" in r["warnings"] and r["down"] == 0
+
+
+def test_hazard_ratios_windows_and_interval_orders_that_make_no_sense_are_refused(tmp_path, capsys):
+    """Review of issue 12: a hazard ratio of -2 turned the churn cost into a gain, a window of 0
+    months gave p = 0 (net value = the cost saved), and reform_churn_cost took (1.5, 2.0, 3.0) as
+    (hr, lo, hi), an interval [2, 3] that excludes its own 1.5; all silently."""
+    from tierlib.churn import reform_churn_cost
+    from tierlib.cli import main
+
+    for bad in (-2.0, 0.0, (-1.0, 2.0, 3.0), float("inf")):
+        with pytest.raises(ValueError, match="positive"):
+            compare_reforms(hand_panel(), "unicom_vip", {"g": GOLD}, drop_effect=bad, churn=0.1)
+    for kw in ({"window": 0}, {"window": -3}, {"n_boot": 0}):
+        with pytest.raises(ValueError, match="a whole number >= 1"):
+            compare_reforms(hand_panel(), "unicom_vip", {"g": GOLD}, **kw)
+    sim = simulate(hand_panel(), "unicom_vip", GOLD)
+    for bad in (-2.0, (1.5, 2.0, 3.0), (2.0, 0.0, 3.0)):
+        with pytest.raises(ValueError, match="0 < low <= hazard ratio <= high"):
+            reform_churn_cost(sim, churn=0.1, effect=bad)
+    p = tmp_path / "p.parquet"
+    hand_panel().write_parquet(p)
+    reform = tmp_path / "g.yaml"
+    reform.write_text("name: gold 350\nchanges:\n  thresholds.mobile.gold: 350\n", encoding="utf-8")
+    for extra, msg in ((["--drop-effect", "-2"], "positive number"), (["--window", "0"], "window = 0")):
+        assert main(["simulate", str(p), "-s", "unicom_vip", "-r", str(reform), "--churn-rate", "0.1", *extra]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and err.count("\n") == 1

@@ -76,10 +76,14 @@ def _pairs(base: pl.DataFrame, new: pl.DataFrame, d: dt.date) -> pl.DataFrame:
 def _effect(effect) -> tuple[float, float, float]:
     if isinstance(effect, DropEffect):
         return effect.hazard_ratio, *effect.ci
-    if isinstance(effect, (int, float)):
-        return float(effect), float(effect), float(effect)
-    hr, lo, hi = effect
-    return float(hr), float(lo), float(hi)
+    if isinstance(effect, (int, float)) and not isinstance(effect, bool):
+        hr = lo = hi = float(effect)
+    else:
+        hr, lo, hi = (float(x) for x in effect)
+    if not (0 < lo <= hr <= hi < float("inf")):
+        raise ValueError(f"effect: a positive hazard ratio, or (hazard ratio, low, high) with "
+                         f"0 < low <= hazard ratio <= high, not {effect!r}")
+    return hr, lo, hi
 
 
 def _probabilities(churn, scheme: str, d: dt.date, panel, ids: pl.DataFrame, revenue: Revenue) -> pl.DataFrame:
@@ -253,6 +257,9 @@ def member_churn_rate(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame |
     >>> r.rows, r.leavers, r.first, r.last   # member-months 2024-03..06; b leaves in 2024-05
     (7, 3, datetime.date(2024, 3, 1), datetime.date(2024, 6, 1))
     """
+    for name, v in (("window", window), ("months", months)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"member_churn_rate: {name} = {v!r}: a whole number of months >= 1")
     t = month_index(as_month(as_of))
     pan = lazy(panel)
     if "churned" not in pan.collect_schema().names():

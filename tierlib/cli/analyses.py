@@ -115,6 +115,8 @@ def parse_drop_effect(text: str):
     except ValueError:
         raise UserError(f"--drop-effect {text!r}: give 'estimate', a hazard ratio or low,central,high") from None
     if len(xs) == 1:
+        if not xs[0] > 0 or xs[0] == float("inf"):
+            raise UserError(f"--drop-effect {text!r}: a hazard ratio is a positive number")
         return xs[0]
     if len(xs) != 3 or not xs[0] <= xs[1] <= xs[2] or xs[0] <= 0:
         raise UserError(f"--drop-effect {text!r}: give three positive numbers low,central,high in that order")

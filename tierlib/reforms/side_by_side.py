@@ -109,11 +109,13 @@ def _effect(effect: EffectArg) -> tuple[tuple[float, float, float], str]:
     if isinstance(effect, DropEffect):
         return (effect.hazard_ratio, *effect.ci), "estimated (a DropEffect given)"
     if isinstance(effect, (int, float)) and not isinstance(effect, bool):
+        if not 0 < float(effect) < float("inf"):
+            raise ValueError(f"drop_effect: a hazard ratio is a positive number, not {effect!r}")
         return (float(effect),) * 3, "set by the analyst (one value, no interval)"
     if isinstance(effect, (tuple, list)) and len(effect) == 3:
         lo, mid, hi = (float(x) for x in effect)
-        if not lo <= mid <= hi:
-            raise ValueError(f"drop_effect: give (low, central, high) in that order, got {tuple(effect)}")
+        if not 0 < lo <= mid <= hi < float("inf"):
+            raise ValueError(f"drop_effect: give positive (low, central, high) in that order, got {tuple(effect)}")
         return (mid, lo, hi), "set by the analyst (low, central, high)"
     raise ValueError(f"drop_effect: 'estimate', a hazard ratio or (low, central, high), not {effect!r}")
 
@@ -248,6 +250,9 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
     >>> r["reform"], r["down"], r["cost_saved"], r["revenue_lost"], r["net_value"]
     ('gold 350', 1, 90.0, 384.0, -294.0)
     """
+    for name, v in (("window", window), ("n_boot", n_boot), ("revenue_months", revenue_months)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"compare_reforms: {name} = {v!r}: a whole number >= 1")
     base = load_scheme(baseline)
     named = _named(reforms)
     plans = {name: cumulative(base, r) for name, r in named.items()}
