@@ -56,6 +56,9 @@ def test_simulate_writes_the_python_tables(files, capsys):
         _same(pl.read_excel(out, sheet_name=sheet), table)
     assert pl.read_excel(out, sheet_name="reforms")["reform"].to_list() == ["gold 350", "validity 6",
                                                                            "gold 350 + validity 6"]
+    # both example reforms bite at as_of, so the stack's second step is a real step
+    steps = want.breakdown.filter(reform="gold 350 + validity 6").sort("step")
+    assert steps.height == 2 and steps["cost_saved"].to_list()[1] != 0 and steps["downgraded"].to_list()[1] != 0
     # csv: the side-by-side table alone; a second run refuses to overwrite without --overwrite
     csv = d / "reforms.csv"
     assert main(["simulate", *argv[:-1], str(csv)]) == 0

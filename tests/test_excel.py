@@ -58,3 +58,14 @@ def test_overwrite_replaces_own_workbook_only(tmp_path):
     with pytest.raises(OutputError):
         excel.write_workbook({"t": t}, foreign, overwrite=True)
     assert foreign.read_bytes() == b"analyst's own workbook"
+
+
+def test_nan_and_infinity_are_empty_cells_not_a_crash(tmp_path):
+    """Review of issue 12: `tierlib compare --out t.xlsx` on a small panel raised xlsxwriter's
+    TypeError (NAN/INF not supported) for a NaN rank correlation."""
+    t = pl.DataFrame({"pair": ["a~b", "a~c", "b~c"], "spearman_rank": [float("nan"), 0.5, float("inf")],
+                      "n": [3, 4, 5]})
+    p = excel.write_workbook({"correlation": t}, tmp_path / "c.xlsx")
+    back = pl.read_excel(p)
+    assert back["spearman_rank"].to_list() == [None, 0.5, None]
+    assert back["n"].to_list() == [3, 4, 5] and back["pair"].to_list() == t["pair"].to_list()

@@ -54,7 +54,8 @@ def write_workbook(tables: Mapping[str, pl.DataFrame], path: str | Path, *, over
     Sheet names are :func:`sheet_name` of the keys and must stay distinct. A table with more
     rows than a sheet holds, or with list/struct columns, is refused with an ``OutputError``
     naming it; nothing is written then. Dates stay dates, numbers numbers (floats shown with
-    thousands separators), text as given, Chinese included.
+    thousands separators), text as given, Chinese included; NaN and infinity, which Excel cannot
+    hold, are empty cells.
     """
     import xlsxwriter
 
@@ -80,7 +81,9 @@ def write_workbook(tables: Mapping[str, pl.DataFrame], path: str | Path, *, over
     with atomic_file(p, overwrite=overwrite) as tmp:
         with xlsxwriter.Workbook(str(tmp)) as wb:
             for s, key in names.items():
-                df = tables[key]
+                # Excel has no NaN or infinity (xlsxwriter refuses them): such a cell is left empty
+                df = tables[key].with_columns(
+                    pl.when(pl.col(pl.Float32, pl.Float64).is_finite()).then(pl.col(pl.Float32, pl.Float64)))
                 df.write_excel(wb, worksheet=s, autofit=True, float_precision=4,
                                dtype_formats={pl.Date: "yyyy-mm-dd", pl.Datetime: "yyyy-mm-dd hh:mm:ss"})
     return p
