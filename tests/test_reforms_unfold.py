@@ -78,3 +78,22 @@ def test_a_horizon_past_the_panel_end_is_not_projected_and_says_so():
     assert u.months["month"].to_list() == months(dt.date(2025, 2, 1), 5)
     assert "shows 5 of the 12 months from 2025-02 to 2026-01" in u.notes[0]
     assert "not projected" in u.notes[0] and "not projected" in repr(u)
+
+
+def test_a_customer_downgraded_twice_counts_one_first_downgrade():
+    """Review of issue 12: `newly_downgraded` fired again when a customer left the downgraded state
+    and came back, so its extra leavers were counted twice (22 first downgrades for 19 customers
+    down on the sample). Both schemes with 1-month validity so the tier follows the 6-month mean:
+    e's mean crosses 350 up and down again; under gold 350 e is down, then not, then down."""
+    import tierlib
+
+    base = tierlib.load_scheme("unicom_vip").with_values({"validity_months": 1}, reference="test")
+    billed = [340.0] * 8 + [420.0] * 6 + [330.0] * 10
+    e = pl.DataFrame({"customer_id": "e", "month": months(dt.date(2024, 1, 1), len(billed)),
+                      "join_month": dt.date(2024, 1, 1), "billed": billed})
+    u = unfold(e, base, GOLD, start="2024-08", horizon=16, drop_effect=2.0, churn=0.1)
+    down = u.months["downgraded"].to_list()
+    spells = sum(1 for i, x in enumerate(down) if x and (i == 0 or not down[i - 1]))
+    assert spells == 2, down  # the premise: two separate spells of being downgraded
+    assert u.months["newly_downgraded"].sum() == 1
+    assert u.months["extra_leavers"].sum() == pytest.approx(0.1 * (2.0 - 1))

@@ -37,7 +37,8 @@ ASSUMPTIONS = (
     "points costed on the month's paid x 12, divided by 12 (unit costs assumed).",
     "A customer's extra churn is counted in the month the reform first puts them below their "
     "baseline tier: p x (hazard ratio - 1), capped at 1, leaving within the effect window.",
-    "Revenue lost with an extra leaver is their revenue at that month (tierlib.revenue).",
+    "Revenue lost with an extra leaver is a year of their revenue at that month (mean monthly billed "
+    "in network over the 12 months to it x 12, tierlib.revenue.YEARLY_REVENUE).",
     "Months after the panel's last month are not shown: spend is not projected forward.",
 )
 
@@ -139,7 +140,7 @@ def unfold(panel: Frame, baseline: str | Scheme, reform: ReformLike, *, start: d
     report(progress, 0, steps, f"rating {first:%Y-%m}..{shown:%Y-%m} under {base.key} and '{label}'")
     cut = lf.filter(pl.col("month") <= shown).collect()
     a, b = rate(cut, base), rate(cut, new)
-    rev = Revenue(revenue_months)
+    rev = Revenue(revenue_months, annualised=True)  # a year of revenue, against a yearly cost
     paid = pl.col("paid") if "paid" in cut.columns else pl.col("billed")
     money = cut.sort("customer_id", "month").select("customer_id", "month", rev.expr(),
                                                     yearly_paid=(paid * 12).cast(pl.Float64))
@@ -153,7 +154,9 @@ def unfold(panel: Frame, baseline: str | Scheme, reform: ReformLike, *, start: d
             .sort("customer_id", "month"))
     down = pl.col("rank_reform") < pl.col("rank_base")
     pair = pair.with_columns(down=down, up=pl.col("rank_reform") > pl.col("rank_base")).with_columns(
-        newly=pl.col("down") & ~pl.col("down").shift(1).over("customer_id").fill_null(False))
+        # the month of each customer's first downgrade only: one who leaves the downgraded state
+        # and comes back is not counted (nor churns) twice
+        newly=pl.col("down") & (pl.col("down").cast(pl.Int32).cum_sum().over("customer_id") == 1))
     report(progress, 1, steps, "benefit cost by month")
     cat = catalogues_for({"s": base}, {"s": catalogue} if catalogue else None)["s"]
     tiers, cost = _tiers_and_cost(pair, base, new, cat)
