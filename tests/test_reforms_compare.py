@@ -183,3 +183,17 @@ def test_hazard_ratios_windows_and_interval_orders_that_make_no_sense_are_refuse
         assert main(["simulate", str(p), "-s", "unicom_vip", "-r", str(reform), "--churn-rate", "0.1", *extra]) == 2
         err = capsys.readouterr().err
         assert msg in err and err.count("\n") == 1
+
+
+def test_reform_file_mistakes_name_the_file_or_the_parameter(tmp_path):
+    """Review of issue 12: `from: 2025-13-01` gave only "month must be in 1..12", and `{from: ...}`
+    without a value "no parameter 'thresholds.mobile.gold.from'"."""
+    from tierlib.reforms import load_reform
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("changes:\n  thresholds.mobile.gold: {from: 2025-13-01, value: 350}\n", encoding="utf-8")
+    with pytest.raises(tierlib.SchemeError, match=r"bad\.yaml: not valid YAML: month must be in 1\.\.12"):
+        load_reform(bad)
+    bad.write_text("changes:\n  thresholds.mobile.gold: {from: 2025-01-01}\n", encoding="utf-8")
+    with pytest.raises(tierlib.SchemeError, match=r"reform 'thresholds.mobile.gold': a dated value needs 'from' and 'value'"):
+        load_reform(bad)

@@ -79,10 +79,10 @@ def _flat(node: Mapping, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in node.items():
         path = f"{prefix}{k}"
-        if isinstance(v, Mapping) and "value" not in v:
+        if isinstance(v, Mapping) and "value" not in v and "from" not in v:
             out.update(_flat(v, path + "."))
         else:
-            if isinstance(v, Mapping) and "from" not in v:
+            if isinstance(v, Mapping) and not {"from", "value"} <= set(v):
                 raise SchemeError(f"reform '{path}': a dated value needs 'from' and 'value'")
             out[path] = v
     return out
@@ -103,7 +103,7 @@ def load_reform(reform: ReformLike) -> Reform:
             raise SchemeError(f"reform file not found: {path}")
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
+        except (yaml.YAMLError, ValueError) as e:  # ValueError: a date such as 2025-13-01
             raise SchemeError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
         name = path.stem
     else:
