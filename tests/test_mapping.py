@@ -230,3 +230,16 @@ def test_unpadded_dates_with_dash_flags():
                      "join_month": {"from": "j", "format": "%-m/%-d/%Y", "to_month": True}, "billed": "b"}}
     assert apply_mapping(raw, m).select("month", "join_month").rows() == [
         (D(2024, 3, 1), D(2020, 3, 1)), (D(2024, 12, 1), D(2020, 3, 1))]
+
+
+def test_month_only_formats_read_unpadded_months_and_refuse_what_is_not_the_format():
+    """Review of issue 12: `%Y/%-m` (the advice the error gives) parsed nothing: 2025/1 and
+    2025/12 were errors. A month-only format now reads with the 1st as its day."""
+    raw = pl.DataFrame({"id": ["a", "a"], "m": ["2025/1", "2025/12"], "j": ["202001"] * 2, "b": ["1", "2"]})
+    m = {"columns": {"customer_id": "id", "month": {"from": "m", "format": "%Y/%-m"},
+                     "join_month": {"from": "j", "format": "%Y%m"}, "billed": "b"}}
+    assert apply_mapping(raw, m).select("month", "join_month").rows() == [
+        (D(2025, 1, 1), D(2020, 1, 1)), (D(2025, 12, 1), D(2020, 1, 1))]
+    for bad in ("2025/13", "2025/03", "25/3"):
+        with pytest.raises(MappingError, match=rf"source column 'm' .*not a date in the format '%Y/%-m'.*\['{bad}'\]"):
+            apply_mapping(raw.with_columns(m=pl.Series([bad, "2025/1"])), m)

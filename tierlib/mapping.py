@@ -230,11 +230,15 @@ def _column(df: pl.DataFrame, spec: ColumnSpec, origin: str) -> pl.Series:
                                f"date format, e.g. {{from: {src}, format: \"%Y%m\"}} (dates are never guessed)")
         else:
             timed = any(x in spec.format for x in ("%H", "%M", "%S", "%T", "%R"))
-            parsed = t.str.strptime(pl.Datetime if timed else pl.Date, spec.format, strict=False)
+            # a month-only format (%Y%m, %Y/%-m) is read with the 1st as its day: the parser
+            # needs a day to read an unpadded month
+            dated = timed or any(x in spec.format for x in ("%d", "%-d", "%e", "%j"))
+            fmt, text = (spec.format, t) if dated else (spec.format + "|%d", t + "|01")
+            parsed = text.str.strptime(pl.Datetime if timed else pl.Date, fmt, strict=False)
             # exactly as named: a value must read back the same in the format (03/04/2024 is
             # not 3/4/2024 under %m/%d, 24 is not a year under %Y); nothing is guessed
             _check(df, src, f"not a date in the format '{spec.format}' (zero-padded fields; "
-                   "%-m / %-d for unpadded ones)", given & parsed.dt.strftime(spec.format).ne_missing(t), origin)
+                   "%-m / %-d for unpadded ones)", given & parsed.dt.strftime(fmt).ne_missing(text), origin)
             out = parsed.cast(pl.Date)
         if spec.to_month:
             out = out.dt.truncate("1mo")
