@@ -197,3 +197,18 @@ def test_reform_file_mistakes_name_the_file_or_the_parameter(tmp_path):
     bad.write_text("changes:\n  thresholds.mobile.gold: {from: 2025-01-01}\n", encoding="utf-8")
     with pytest.raises(tierlib.SchemeError, match=r"reform 'thresholds.mobile.gold': a dated value needs 'from' and 'value'"):
         load_reform(bad)
+
+
+def test_a_given_drop_effect_that_is_not_a_number_gives_no_churn_cost_in_words():
+    """Found at integration: notebook 03 on a small sample passed an estimated DropEffect of nan,
+    which the hazard-ratio check (rightly) refused deep inside; it is now 'no churn cost', said."""
+    from tierlib.churn import DropEffect
+
+    nan, empty = float("nan"), pl.DataFrame()
+    eff = DropEffect(hazard_ratio=nan, ci=(nan, nan), level=0.9, p_value=nan, naive_ratio=nan,
+                     naive_ci=(nan, nan), bandwidth=0.2, window=3, n_below=0, n_above=0, events_below=0,
+                     events_above=0, first_stage=(nan, nan), density_ratio=nan, sensitivity=empty,
+                     bins=empty, curve=empty)
+    r = compare_reforms(hand_panel(), "unicom_vip", {"gold 350": GOLD}, drop_effect=eff, churn=0.1).table.row(0, named=True)
+    assert r["net_value"] is None and r["revenue_lost"] is None and r["cost_saved"] == pytest.approx(180.0)
+    assert "the drop effect estimate is not a number" in r["warnings"]

@@ -106,8 +106,6 @@ def _named(reforms: Mapping[str, ReformLike]) -> dict[str, Any]:
 
 
 def _effect(effect: EffectArg) -> tuple[tuple[float, float, float], str]:
-    if isinstance(effect, DropEffect):
-        return (effect.hazard_ratio, *effect.ci), "estimated (a DropEffect given)"
     if isinstance(effect, (int, float)) and not isinstance(effect, bool):
         if not 0 < float(effect) < float("inf"):
             raise ValueError(f"drop_effect: a hazard ratio is a positive number, not {effect!r}")
@@ -162,15 +160,21 @@ def _churn_inputs(panel: Frame, base: Scheme, d: dt.date, drop_effect: EffectArg
         hr = (eff.hazard_ratio, *eff.ci)
         source = (f"estimated on the panel: x{hr[0]:.2f} ({eff.level:.0%} CI {hr[1]:.2f}-{hr[2]:.2f}), "
                   f"regression discontinuity at the re-rating floor, {eff.window}-month window")
-        warns += [f"drop effect not to be trusted: {w}" for w in eff.warnings]
-        if not all(x == x for x in hr):  # nan
-            warns.append("no churn cost: the drop effect estimate is not a number on this panel")
-            return p, how, None, source, warns
-        return p, how, hr, source, warns
+        return (p, how, *_usable(hr, source, warns + [f"drop effect not to be trusted: {w}" for w in eff.warnings]))
     if isinstance(drop_effect, DropEffect):
         warns += [f"drop effect not to be trusted: {w}" for w in drop_effect.warnings]
+        hr = (drop_effect.hazard_ratio, *drop_effect.ci)
+        return (p, how, *_usable(hr, "estimated (a DropEffect given)", warns))
     hr, source = _effect(drop_effect)
     return p, how, hr, source, warns
+
+
+def _usable(hr: tuple, source: str, warns: list[str]) -> tuple[tuple | None, str, list[str]]:
+    """An estimated drop effect that is not a number (too few leavers near the floor) gives no
+    churn cost, said in words, rather than a nan that a later check refuses."""
+    if not all(x == x for x in hr):  # nan
+        return None, source, warns + ["no churn cost: the drop effect estimate is not a number on this panel"]
+    return hr, source, warns
 
 
 def _metrics(sim: Simulation, p, hr: tuple | None) -> dict[str, Any]:
