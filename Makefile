@@ -27,5 +27,7 @@ report: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
+# Removes the virtual environment only: report folders (reports/*/) may hold an analyst's
+# work, and tierlib never deletes what it did not write.
 clean:
-	rm -rf $(VENV) reports/*/
+	rm -rf $(VENV)
