@@ -54,7 +54,7 @@ def write_workbook(tables: Mapping[str, pl.DataFrame], path: str | Path, *, over
     Sheet names are :func:`sheet_name` of the keys and must stay distinct. A table with more
     rows than a sheet holds, or with list/struct columns, is refused with an ``OutputError``
     naming it; nothing is written then. Dates stay dates, numbers numbers (floats shown with
-    thousands separators), text as given, Chinese included; NaN and infinity, which Excel cannot
+    thousands separators), text as given (categorical columns as their text), Chinese included; NaN and infinity, which Excel cannot
     hold, are empty cells.
     """
     import xlsxwriter

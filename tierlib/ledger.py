@@ -156,8 +156,10 @@ def snapshot(ledger: Ledgers, panel: Frame | None = None, *, as_of: dt.date | st
     return snap.join(money, on="customer_id", how="left", maintain_order="left")
 
 
-def customer_money(panel: Frame, as_of: dt.date, *, revenue_months: int = 12) -> pl.DataFrame:
-    """Per customer: ``revenue`` (billed over the months to ``as_of``) and ``yearly_paid``.
+def customer_money(panel: Frame, as_of: dt.date, *, revenue_months: int = 12,
+                   revenue: Revenue | None = None) -> pl.DataFrame:
+    """Per customer: ``revenue`` (billed over the months to ``as_of``; ``revenue``, when given,
+    is the definition, e.g. a year for everyone) and ``yearly_paid``.
 
     ``yearly_paid`` is the mean monthly ``paid`` (``billed`` when absent) over those months x 12.
 
@@ -167,12 +169,12 @@ def customer_money(panel: Frame, as_of: dt.date, *, revenue_months: int = 12) ->
     >>> customer_money(p, dt.date(2024, 2, 1), revenue_months=1).rows()
     [(1, 30.0, 360.0)]
     """
+    revenue = revenue or Revenue(revenue_months)
     lf = panel.lazy()
     paid = pl.col("paid") if "paid" in lf.collect_schema().names() else pl.col("billed")
-    start = pl.lit(as_of).dt.offset_by(f"-{revenue_months - 1}mo")
+    start = pl.lit(as_of).dt.offset_by(f"-{revenue.months - 1}mo")
     yearly_paid = (lf.filter((pl.col("month") <= as_of) & (pl.col("month") >= start))
                    .group_by("customer_id", maintain_order=True)
                    .agg(yearly_paid=(paid.mean() * 12).cast(pl.Float64)).collect())
-    # revenue: the package's one definition, over revenue_months months
-    return customer_revenue(lf, as_of, months=revenue_months).join(yearly_paid, on="customer_id", how="left",
-                                                      maintain_order="left")
+    # revenue: the package's one definition (tierlib.revenue)
+    return revenue.at(lf, as_of).join(yearly_paid, on="customer_id", how="left", maintain_order="left")

@@ -21,10 +21,6 @@ from tierlib.progress import progress_bar, report
 __all__ = ["cmd_compare", "cmd_simulate", "cmd_sweep", "own_customers", "parse_drop_effect", "parse_values"]
 
 
-def _strings(df: pl.DataFrame) -> pl.DataFrame:
-    return df.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
-
-
 def _check_out(a: argparse.Namespace, allowed: tuple[str, ...]) -> str:
     from tierlib.outputs import check_output, check_target
 
@@ -40,10 +36,10 @@ def _write(tables: dict[str, pl.DataFrame], main: str, a: argparse.Namespace, su
     from tierlib.excel import write_workbook
 
     if suffix == ".xlsx":
-        write_workbook({k: _strings(v) for k, v in tables.items()}, a.out, overwrite=a.overwrite)
+        write_workbook(tables, a.out, overwrite=a.overwrite)
         print(f"wrote {a.out}: sheets {', '.join(tables)}")
     else:
-        write_frame(_strings(tables[main]), a.out, inputs=[a.panel], overwrite=a.overwrite)
+        write_frame(tables[main], a.out, inputs=[a.panel], overwrite=a.overwrite)
         print(f"wrote {a.out}: the {main} table (write .xlsx for every table)")
 
 

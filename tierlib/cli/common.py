@@ -32,7 +32,7 @@ def write_frame(df: pl.DataFrame, path: str | Path, *, inputs=(), overwrite: boo
     check_output(p, inputs)
     with atomic_file(p, overwrite=overwrite) as tmp:
         if p.suffix == ".csv":
-            df.with_columns(pl.col(pl.Categorical).cast(pl.String)).write_csv(tmp)
+            df.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String)).write_csv(tmp)
         else:
             df.write_parquet(tmp)
 

@@ -116,7 +116,7 @@ def rate_to_workbook(a: argparse.Namespace, schemes: list[str]) -> pl.DataFrame:
         raise UserError(f"{a.out}: the ledger would have {panel.height:,} rows per scheme; an Excel sheet "
                         f"holds {excel.EXCEL_MAX_ROWS - 1:,} below its header. Write .parquet or .csv instead")
     ledger = tierlib.rate(panel, schemes)
-    sheets = {s: ledger.filter(pl.col("scheme") == s).with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
+    sheets = {s: ledger.filter(pl.col("scheme") == s)
               for s in ledger["scheme"].cast(pl.String).unique(maintain_order=True).to_list()}
     excel.write_workbook(sheets, a.out, overwrite=a.overwrite)
     print(f"wrote {ledger.height:,} ledger rows ({len(sheets)} schemes, a sheet each) to {a.out}")

@@ -273,8 +273,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
     # a leaver's lost revenue is set against a yearly benefit cost: a whole span of revenue for
     # every customer (late joiners and short panels included), not the months the panel shows
     revenue = Revenue(revenue_months, annualised=True)
-    money = customer_money(valid, d, revenue_months=revenue_months).drop("revenue").join(
-        revenue.at(valid, d), on="customer_id", how="left", maintain_order="left")
+    money = customer_money(valid, d, revenue=revenue)
     cat = catalogues_for({"s": base}, {"s": catalogue} if catalogue else None)["s"]
     variants = [s for ss in plans.values() for s in ss]
     step(f"rating {len(variants) + 1} scheme variants at {d:%Y-%m}")
