@@ -20,6 +20,7 @@ one (the building block of reforms).
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType, ModuleType
@@ -29,13 +30,17 @@ import polars as pl
 import yaml
 
 from tierlib.cardtext import scheme_card
+from tierlib.vocab import spec
 from tierlib.dated import SOURCES, Param, SchemeError, Value, _date, _leaf, flatten  # noqa: F401  (re-exported)
 
-__all__ = ["Value", "Param", "Scheme", "load_scheme", "schemes", "SchemeError"]
+__all__ = ["Value", "Param", "Scheme", "load_scheme", "schemes", "scheme_dirs", "SchemeError"]
 
 _flatten = flatten  # the old private name (tierlib.dated.flatten is the public one)
 
 SCHEME_DIR = Path(__file__).parent / "rules"
+#: folders of the analyst's own scheme files, registered beside the built-in ones
+#: (``os.pathsep``-separated, like PATH)
+USER_SCHEMES = "TIERLIB_SCHEMES"
 
 
 def _short(path: str, new: Any) -> str:
@@ -75,6 +80,9 @@ class Scheme:
     extra: Mapping[str, Any] = field(default_factory=dict)
     changes: tuple[str, ...] = ()
     key_name: str | None = None
+    rule: Mapping[str, Any] | None = None
+    lineage: tuple[str, ...] = ()
+    origin: str = ""
 
     @property
     def key(self) -> str:
@@ -119,7 +127,21 @@ class Scheme:
 
     @property
     def module(self) -> ModuleType:
-        return importlib.import_module(f"tierlib.rules.{self.module_name}")
+        """What gives the scheme's ``prepare(lf, s)``: the vocabulary's compiler for a file with a
+        ``rule``, else its ``module`` (a dotted module name, or a name in tierlib.rules)."""
+        if self.rule is not None:
+            return importlib.import_module("tierlib.vocab.compile")
+        name = self.module_name if "." in self.module_name else f"tierlib.rules.{self.module_name}"
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            raise SchemeError(f"scheme {self.key}: no rule module '{name}'; write the rule in the file's "
+                              "'rule:' section (docs/SCHEMES.md) or give 'module:'") from None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The extra panel columns the scheme's rule declares (beyond RULES.md §1)."""
+        return tuple((self.rule or {}).get("columns") or ())
 
     @property
     def tiers(self) -> tuple[str, ...]:
@@ -198,7 +220,7 @@ class Scheme:
         from tierlib.domains import check
 
         if check_domains:  # off only for benefit catalogues, whose costs are not scheme parameters
-            check(out, where=f"reform of {self.key}")  # every value in its domain, thresholds in order
+            check(out, where=f"reform of {self.key}", roles=_roles(out))  # every value in its domain, thresholds in order
         return out.renamed(name)
 
     def resolved(self, as_of: Any) -> "Scheme":
@@ -234,20 +256,51 @@ def _scheme_from_state(state: dict) -> Scheme:
     return Scheme(**{k: MappingProxyType(v) if isinstance(v, dict) else v for k, v in state.items()})
 
 
+def scheme_dirs() -> list[Path]:
+    """The folders schemes are registered from: the built-in one, then those of ``TIERLIB_SCHEMES``."""
+    user = [Path(d) for d in os.environ.get(USER_SCHEMES, "").split(os.pathsep) if d.strip()]
+    for d in user:
+        if not d.is_dir():
+            raise SchemeError(f"{USER_SCHEMES}: {d} is not a folder of scheme files")
+    return [SCHEME_DIR, *user]
+
+
+def _registry() -> dict[str, Path]:
+    """``{id: file}`` of every registered scheme; an id registered twice is a SchemeError."""
+    out: dict[str, Path] = {}
+    for d in scheme_dirs():
+        for p in sorted(d.glob("*.yaml")):
+            if p.stem in out:
+                raise SchemeError(f"{p}: scheme id '{p.stem}' is already registered by {out[p.stem]}")
+            out[p.stem] = p
+    return out
+
+
 def schemes() -> list[str]:
-    """The ids of the registered schemes (one YAML file each).
+    """The ids of the registered schemes (one YAML file each): the built-in ones and those in the
+    folders of the environment variable ``TIERLIB_SCHEMES``.
 
     >>> schemes()[:3]
     ['mobile_credit', 'mobile_gotone', 'telecom_club']
     """
-    return sorted(p.stem for p in SCHEME_DIR.glob("*.yaml"))
+    return sorted(_registry())
 
 
 def _read(path: Path) -> dict:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        raise SchemeError(f"{path}: not valid YAML: {e}") from None
+        raise SchemeError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
+    except UnicodeDecodeError:
+        raise SchemeError(f"{path}: not a UTF-8 text file") from None
+    return spec.check_doc(doc, str(path))
+
+
+def _file_of(text: str) -> Path:
+    known = _registry()
+    if text not in known:
+        raise SchemeError(f"unknown scheme '{text}' (known: {', '.join(sorted(known))})")
+    return known[text]
 
 
 def load_scheme(scheme: str | Path | Scheme, *, variant: str | None = None,
@@ -256,7 +309,8 @@ def load_scheme(scheme: str | Path | Scheme, *, variant: str | None = None,
 
     Parameters
     ----------
-    scheme : a registered id, ``id:variant``, a path to a parameter file, or a Scheme.
+    scheme : a registered id, ``id:variant``, a path to a scheme file (one of its own, or one
+        that ``extends`` another and changes some values), or a Scheme.
     variant : a regional variant listed in the file's ``variants``.
     as_of : freeze every dated parameter at its value in force at this month
         (:func:`tierlib.months.as_month`).
@@ -272,25 +326,53 @@ def load_scheme(scheme: str | Path | Scheme, *, variant: str | None = None,
         text = str(scheme)
         if text.endswith((".yaml", ".yml")):
             path = Path(text)
+            if not path.exists():
+                raise SchemeError(f"scheme file not found: {path}")
         else:
             if ":" in text:
                 text, variant = text.split(":", 1)[0], variant or text.split(":", 1)[1]
-            path = SCHEME_DIR / f"{text}.yaml"
-            if not path.exists():
-                raise SchemeError(f"unknown scheme '{text}' (known: {', '.join(schemes())})")
-        if not path.exists():
-            raise SchemeError(f"scheme file not found: {path}")
-        out = _build(_read(path), variant, path)
+            path = _file_of(text)
+        out = _build(*_resolve(path, ()), variant, path)
     if as_of is not None:
         out = out.resolved(as_of)
     return out
 
 
-def _build(doc: dict, variant: str | None, path: Path) -> Scheme:
-    for key in ("id", "ladder", "parameters", "holding"):
-        if key not in doc:
-            raise SchemeError(f"{path}: missing '{key}'")
-    params = flatten(doc["parameters"])
+def _resolve(path: Path, seen: tuple[str, ...]) -> tuple[dict, dict[str, Param], tuple[str, ...]]:
+    """A file's document, parameters and the ids it extends (nearest first), ``extends`` applied.
+
+    A variant file changes only what it gives: its own values replace the base's (each path must
+    be one of the base's, else a SchemeError naming it), other keys replace the base's keys.
+    """
+    doc = _read(path)
+    params = flatten(doc["parameters"]) if "parameters" in doc else {}
+    if "extends" not in doc:
+        return doc, params, ()
+    parent = doc["extends"]
+    where = str(path)
+    base = (path.parent / parent) if parent.endswith((".yaml", ".yml")) else _file_of(parent)
+    if not base.exists():
+        raise SchemeError(f"{where}: extends: scheme file not found: {base}")
+    if base.resolve() in seen or base.resolve() == path.resolve():
+        raise SchemeError(f"{where}: extends: '{parent}' extends this file again (a cycle)")
+    bdoc, bparams, blineage = _resolve(base, (*seen, path.resolve()))
+    for p in params:
+        if p not in bparams and "rule" not in doc:
+            near = [k for k in bparams if k.split(".")[-1] == p.split(".")[-1]]
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise SchemeError(f"{where}: parameters.{p}: '{bdoc['id']}' has no parameter '{p}'{hint}")
+    merged = {**bdoc, **{k: v for k, v in doc.items() if k not in ("parameters", "extends")}}
+    merged["labels"] = {**(bdoc.get("labels") or {}), **(doc.get("labels") or {})}
+    return merged, {**bparams, **params}, (bdoc["id"], *blineage)
+
+
+def _roles(s: Scheme) -> dict[str, str] | None:
+    return None if s.rule is None else spec.roles(s.rule, s.params, s.ladder)
+
+
+def _build(doc: dict, params: dict[str, Param], lineage: tuple[str, ...], variant: str | None,
+           path: Path) -> Scheme:
+    params = dict(params)
     variants = doc.get("variants") or {}
     if variant is not None:
         if variant not in variants:
@@ -301,10 +383,12 @@ def _build(doc: dict, variant: str | None, path: Path) -> Scheme:
                 raise SchemeError(f"{path}: variant '{variant}' sets unknown parameter '{p}'")
             params[p] = _leaf(p, node)
     ladder = tuple(doc["ladder"])
-    if ladder[0] != "none":
-        raise SchemeError(f"{path}: the ladder must start with 'none'")
-    known = {"id", "name", "label", "carrier", "ladder", "labels", "holding", "parameters",
-             "components", "module", "variants", "description"}
+    rule = doc.get("rule")
+    if rule is None and "module" not in doc:
+        raise SchemeError(f"{path}: no 'rule:' section (docs/SCHEMES.md) and no 'module:'; "
+                          "a scheme needs one of them")
+    if rule is not None:
+        spec.check_rule(rule, params, ladder, rule.get("columns") or {}, str(path))
     from tierlib.domains import check
 
     out = Scheme(
@@ -314,7 +398,10 @@ def _build(doc: dict, variant: str | None, path: Path) -> Scheme:
         params=MappingProxyType(params), components=MappingProxyType(dict(doc.get("components") or {})),
         module_name=doc.get("module", doc["id"]), variant=variant, variants=tuple(variants),
         description=str(doc.get("description", "")).strip(),
-        extra=MappingProxyType({k: v for k, v in doc.items() if k not in known}),
+        extra=MappingProxyType(dict(doc.get("extra") or {})),
+        rule=MappingProxyType(dict(rule)) if rule is not None else None,
+        lineage=lineage, origin=str(path),
     )
-    check(out, where=str(path))  # every value in its domain, thresholds in order (tierlib.domains)
+    # every value in its domain, thresholds in order (tierlib.domains)
+    check(out, where=str(path), roles=_roles(out))
     return out
