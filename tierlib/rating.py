@@ -53,8 +53,13 @@ def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, based: bool = False,
     be shared). Said by the caller, never guessed from column names: a panel may carry an
     extra column named ``_i`` or ``_tj``.
     """
-    frame = lf if based else engine.base(lf)
+    frame = lf if based else engine.base(lf, s.columns)
     return engine.finish(_prepare(frame, s), s, keep_internals=keep_internals)
+
+
+def declared_columns(schemes: Iterable[Scheme]) -> tuple[str, ...]:
+    """The extra panel columns any of the schemes reads (kept by :func:`engine.base`)."""
+    return tuple(dict.fromkeys(c for s in schemes for c in s.columns))
 
 
 def _change_months(s: Scheme) -> list[dt.date]:
@@ -133,7 +138,7 @@ def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme]) -> Iterator[pl.Dat
     A customer's ledger depends on that customer's rows only, so each scheme is rated on
     slices of whole customers (:data:`CHUNK_ROWS`) and the slices' ledgers are concatenated.
     """
-    parts = _chunks(engine.base(valid.lazy()).collect(), CHUNK_ROWS)
+    parts = _chunks(engine.base(valid.lazy(), declared_columns(schemes)).collect(), CHUNK_ROWS)
     for s in schemes:
         frames = [_rate_validated(p.lazy(), s, based=True).collect() for p in parts]
         yield frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
@@ -181,7 +186,7 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
         if own_carrier:  # the filter reads the panel's `carrier`, which does not enter the engine
             frames = [_rate_validated(of_carrier(valid, s.carrier), s) for s in schemes]
         else:
-            based = engine.base(valid)
+            based = engine.base(valid, declared_columns(schemes))
             frames = [_rate_validated(based, s, based=True) for s in schemes]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
     valid = validate(panel)

@@ -88,7 +88,7 @@ def sweep(panel: Frame, scheme: SchemeLike, path: str, values: Sequence[Any], *,
     """
     s = load_scheme(scheme)
     s.p(path)  # an unknown path fails before any rating
-    valid, d = _prepare_panel(panel, as_of)
+    valid, d = _prepare_panel(panel, as_of, scheme=s)
     cat = catalogues_for({"s": s}, {"s": catalogue} if catalogue else None)["s"]
     money = customer_money(valid, d, revenue_months=revenue_months)
     return pl.DataFrame(_sweep_rows(valid, s, path, list(values), d, near, cat, money))
@@ -167,7 +167,7 @@ def threshold_for_share(panel: Frame, scheme: SchemeLike, path: str, share: floa
     if tier is None:
         raise ValueError(f"'{path}' does not end in a tier of {s.key}: give tier=")
     k = s.rank(tier)
-    valid, d = _prepare_panel(panel, as_of)
+    valid, d = _prepare_panel(panel, as_of, scheme=s)
     cache: dict[float, float] = {}
 
     def f(v: float) -> float:

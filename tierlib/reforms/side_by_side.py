@@ -269,7 +269,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
         done[0] += 1
 
     step("validating the panel")
-    valid, d = _prepare_panel(panel, as_of)
+    valid, d = _prepare_panel(panel, as_of, scheme=base)
     # a leaver's lost revenue is set against a yearly benefit cost: a whole span of revenue for
     # every customer (late joiners and short panels included), not the months the panel shows
     revenue = Revenue(revenue_months, annualised=True)

@@ -47,7 +47,11 @@ def _columns(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     for name, spec in decl.items():
         kind, default = spec["type"], spec.get("default")
         if name in schema:
-            if schema[name] != pl.Null and not isinstance(schema[name], _ACCEPTS[kind]):
+            text = isinstance(schema[name], _ACCEPTS["text"])
+            if kind in ("money", "count") and text:  # a CSV panel's column: numbers as text, read strictly
+                lf = lf.with_columns(pl.col(name).str.strip_chars().cast(
+                    pl.Float64 if kind == "money" else pl.Int64, strict=True))
+            elif schema[name] != pl.Null and not isinstance(schema[name], _ACCEPTS[kind]):
                 raise PanelError(name, f"wrong type {schema[name]}, expected {KINDS[kind]} "
                                        f"(scheme {s.key} reads it)")
             col = pl.col(name).cast(pl.Float64) if kind == "money" else pl.col(name)
