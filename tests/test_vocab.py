@@ -69,3 +69,181 @@ def test_builtin_schemes_are_rules_not_modules():
         s = load_scheme(sid)
         assert s.rule is not None and s.module.__name__ == "tierlib.vocab.compile"
     assert not list((ROOT / "tierlib" / "rules").glob("[!_]*.py"))
+
+
+# --- the example schemes (RULES.md §4.1): YAML alone, golden cases, example panels -------------
+
+import yaml  # noqa: E402
+
+from tests.golden import case_panel, check_case  # noqa: E402
+
+EXAMPLES = ROOT / "examples" / "schemes"
+EXAMPLE_CASES = [(p.stem, case) for p in sorted((EXAMPLES / "cases").glob("*.yaml"))
+                 for case in yaml.safe_load(p.read_text(encoding="utf-8"))["cases"]]
+
+
+def test_every_example_scheme_has_five_golden_cases():
+    stems = [stem for stem, _ in EXAMPLE_CASES]
+    assert {p.stem for p in EXAMPLES.glob("example_*.yaml")} == set(stems)
+    assert all(stems.count(s) >= 5 for s in set(stems))
+
+
+@pytest.mark.parametrize(("stem", "case"), EXAMPLE_CASES, ids=[f"{s}::{c['name']}" for s, c in EXAMPLE_CASES])
+def test_example_scheme_reproduces_its_golden_case(stem, case, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the case file names its scheme by its path in the repository
+    doc = yaml.safe_load((EXAMPLES / "cases" / f"{stem}.yaml").read_text(encoding="utf-8"))
+    problems = check_case(tierlib.rate(case_panel(case), doc["scheme"]), case)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("stem", ["example_icbc_star", "example_supermarket_abcd"])
+def test_example_panel_is_rated_on_every_tier(stem):
+    from tierlib.io import read_panel
+
+    s = load_scheme(EXAMPLES / f"{stem}.yaml")
+    ledger = tierlib.rate(read_panel(EXAMPLES / f"{stem}_panel.csv"), s)
+    last = ledger.filter(pl.col("month") == ledger["month"].max())
+    assert set(last["tier"].cast(pl.String)) == set(s.tiers)
+
+
+def test_icbc_card_marks_the_levels_the_seed_does_not_give():
+    card = load_scheme(EXAMPLES / "example_icbc_star.yaml").card()
+    assert "thresholds.star6 = 10000  [ASSUMED]" in card and "thresholds.star7 = 50000  [ASSUMED]" in card
+    assert "thresholds.star5 = 2000  [seed 000]" in card
+
+
+def test_a_declared_column_is_required_and_typed():
+    from tierlib.panel import PanelError
+
+    s = load_scheme(EXAMPLES / "example_icbc_star.yaml")
+    p = pl.DataFrame({"customer_id": "c1", "month": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)],
+                      "join_month": dt.date(2024, 1, 1), "billed": 0.0})
+    with pytest.raises(PanelError, match="column 'star_points': required column is missing"):
+        tierlib.rate(p, s)
+    with pytest.raises(PanelError, match="column 'star_points': wrong type Boolean"):
+        tierlib.rate(p.with_columns(star_points=True), s)
+    # an undeclared column never enters the engine (docs/CONTRACT.md): unicom_vip ignores it
+    assert_frame_equal(tierlib.rate(p.with_columns(star_points=9.0), "unicom_vip"), tierlib.rate(p, "unicom_vip"))
+
+
+# --- extends: a province variant without Python --------------------------------------------------
+
+GD = EXAMPLES / "unicom_vip_gd.yaml"
+
+
+def test_variant_changes_only_its_values_with_their_internal_source():
+    gd, vip = load_scheme(GD), load_scheme("unicom_vip")
+    assert gd.key == "unicom_vip_gd" and gd.lineage == ("unicom_vip",)
+    changed = {p for p in vip.params if gd.params[p] != vip.params[p]}
+    assert changed == {"thresholds.mobile.silver", "thresholds.mobile.gold"}
+    assert gd.p("thresholds.mobile.gold").history[0].source == "internal"
+    card = gd.card()
+    assert "Extends: unicom_vip" in card and "thresholds.mobile.gold = 400  [internal] 省分公司" in card
+
+
+def test_variant_rates_like_the_same_reform_of_its_base():
+    p = pl.read_parquet(sample_panel()).head(20_000)
+    reform = load_scheme("unicom_vip").with_values(
+        {"thresholds.mobile.silver": 200, "thresholds.mobile.gold": 400}, name="unicom_vip_gd")
+    assert_frame_equal(tierlib.rate(p, GD), tierlib.rate(p, reform))
+
+
+def test_a_province_copy_with_its_own_id_loads_and_rates(tmp_path):
+    """Issue 14: a copy of a scheme file with a new id failed with ModuleNotFoundError."""
+    doc = yaml.safe_load((ROOT / "tierlib" / "rules" / "unicom_vip.yaml").read_text(encoding="utf-8"))
+    doc["id"] = "unicom_vip_copy"
+    f = tmp_path / "unicom_vip_copy.yaml"
+    f.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    p = pl.read_parquet(sample_panel()).head(5_000)
+    assert_frame_equal(tierlib.rate(p, f), tierlib.rate(p, load_scheme("unicom_vip").renamed("unicom_vip_copy")))
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    return f
+
+
+def test_variant_of_an_unknown_parameter_names_file_and_path(tmp_path):
+    f = _write(tmp_path, "v.yaml", "id: v\nextends: unicom_vip\nparameters:\n  thresholds:\n    mobile:\n"
+                                  "      gold_card: {value: 1, source: internal}\n")
+    with pytest.raises(SchemeError, match=r"v\.yaml: parameters\.thresholds\.mobile\.gold_card: 'unicom_vip' "
+                                          r"has no parameter"):
+        load_scheme(f)
+
+
+def test_extends_by_path_and_a_cycle(tmp_path):
+    a = _write(tmp_path, "a.yaml", "id: a\nextends: b.yaml\n")
+    _write(tmp_path, "b.yaml", "id: b\nextends: a.yaml\n")
+    with pytest.raises(SchemeError, match="a cycle"):
+        load_scheme(a)
+    c = _write(tmp_path, "c.yaml", f"id: c\nextends: {GD}\nparameters:\n  validity_months: "
+                                  "{value: 6, source: internal, reference: circular 7}\n")
+    s = load_scheme(c)
+    assert s.lineage == ("unicom_vip_gd", "unicom_vip") and s.value("validity_months") == 6
+    assert s.value("thresholds.mobile.gold") == 400
+
+
+def test_user_scheme_folder_is_registered_beside_the_builtins(tmp_path, monkeypatch):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "unicom_vip_gd.yaml").write_text(GD.read_text(encoding="utf-8").replace(
+        "extends: unicom_vip", "extends: unicom_vip"), encoding="utf-8")
+    monkeypatch.setenv("TIERLIB_SCHEMES", str(folder))
+    assert "unicom_vip_gd" in tierlib.schemes() and "unicom_vip" in tierlib.schemes()
+    assert load_scheme("unicom_vip_gd").value("thresholds.mobile.gold") == 400
+    (folder / "unicom_vip.yaml").write_text("id: unicom_vip\nextends: unicom_vip_gd\n", encoding="utf-8")
+    with pytest.raises(SchemeError, match="scheme id 'unicom_vip' is already registered"):
+        tierlib.schemes()
+    monkeypatch.setenv("TIERLIB_SCHEMES", str(tmp_path / "nowhere"))
+    with pytest.raises(SchemeError, match="TIERLIB_SCHEMES: .*nowhere is not a folder"):
+        tierlib.schemes()
+
+
+# --- validation on load: file, path, what was expected; one CLI line --------------------------
+
+BAD = [
+    ("thresholds out of order",
+     "id: v\nextends: unicom_vip\nparameters:\n  thresholds.mobile.gold: {value: 140, source: internal}\n",
+     r"v\.yaml: thresholds\.mobile\.gold: 140 is below thresholds\.mobile\.silver 150"),
+    ("a source of no known kind",
+     "id: v\nextends: unicom_vip\nparameters:\n  validity_months: {value: 6, source: circular 12}\n",
+     r"v\.yaml\.parameters\.validity_months\.source: 'circular 12' is not a source starting with seed, public, internal"),
+    ("a holding policy misspelt",
+     "id: v\nextends: unicom_vip\nholding: validty\n",
+     r"v\.yaml\.holding: 'validty' is not one of none, validity, until_rerating, ladder"),
+    ("an unknown rule key",
+     "id: v\nextends: unicom_vip\nrule:\n  components: {spend: {mean: billed, window: window_months}}\n  treshold: x\n",
+     r"v\.yaml\.rule: unknown key\(s\) \['treshold'\]"),
+    ("a parameter the rule names that is not there",
+     "id: v\nextends: unicom_vip\nrule:\n  components: {spend: {mean: billed, window: window_month}}\n",
+     r"v\.yaml: rule\.components\.spend\.window: no parameter 'window_month'"),
+    ("a column that is not a panel column",
+     "id: v\nextends: unicom_vip\nrule:\n  components: {spend: {mean: bill, window: window_months}}\n",
+     r"v\.yaml: rule\.components\.spend\.mean: 'bill' is not a panel column"),
+    ("a component with two quantities",
+     "id: v\nextends: unicom_vip\nrule:\n  components: {spend: {mean: billed, sum: billed, window: window_months}}\n",
+     r"v\.yaml: rule\.components\.spend: give exactly one of sum, mean"),
+    ("a window that is not whole months",
+     "id: v\nextends: unicom_vip\nparameters:\n  window_months: {value: 2.5, source: internal}\n",
+     r"v\.yaml: window_months: 2\.5 is not a whole number of months >= 1"),
+    ("neither a rule nor a module",
+     "id: v\nladder: [none, a]\nholding: none\nparameters:\n  thresholds.a: {value: 1, source: assumed}\n",
+     r"v\.yaml: no 'rule:' section"),
+]
+
+
+@pytest.mark.parametrize(("what", "text", "message"), BAD, ids=[b[0] for b in BAD])
+def test_a_bad_scheme_file_is_refused_naming_file_path_and_expectation(tmp_path, what, text, message):
+    with pytest.raises(SchemeError, match=message):
+        load_scheme(_write(tmp_path, "v.yaml", text))
+
+
+def test_cli_error_on_a_bad_scheme_file_is_one_line(tmp_path, capsys):
+    from tierlib.cli import main
+
+    f = _write(tmp_path, "v.yaml", BAD[0][1])
+    assert main(["card", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "thresholds.mobile.gold: 140 is below thresholds.mobile.silver 150" in err

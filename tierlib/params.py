@@ -333,6 +333,9 @@ def load_scheme(scheme: str | Path | Scheme, *, variant: str | None = None,
                 text, variant = text.split(":", 1)[0], variant or text.split(":", 1)[1]
             path = _file_of(text)
         out = _build(*_resolve(path, ()), variant, path)
+        if not text.endswith((".yaml", ".yml")) and out.id != text:
+            raise SchemeError(f"{path}: id '{out.id}' differs from the file's name '{text}' "
+                              "(a registered scheme's file is named <id>.yaml)")
     if as_of is not None:
         out = out.resolved(as_of)
     return out
@@ -342,7 +345,8 @@ def _resolve(path: Path, seen: tuple[str, ...]) -> tuple[dict, dict[str, Param],
     """A file's document, parameters and the ids it extends (nearest first), ``extends`` applied.
 
     A variant file changes only what it gives: its own values replace the base's (each path must
-    be one of the base's, else a SchemeError naming it), other keys replace the base's keys.
+    be one of the base's, else a SchemeError naming it), the keys of its ``rule`` the base rule's,
+    other keys the base's keys.
     """
     doc = _read(path)
     params = flatten(doc["parameters"]) if "parameters" in doc else {}
@@ -363,6 +367,8 @@ def _resolve(path: Path, seen: tuple[str, ...]) -> tuple[dict, dict[str, Param],
             raise SchemeError(f"{where}: parameters.{p}: '{bdoc['id']}' has no parameter '{p}'{hint}")
     merged = {**bdoc, **{k: v for k, v in doc.items() if k not in ("parameters", "extends")}}
     merged["labels"] = {**(bdoc.get("labels") or {}), **(doc.get("labels") or {})}
+    if "rule" in doc and "rule" in bdoc:  # the keys of the rule it gives replace the base's
+        merged["rule"] = {**bdoc["rule"], **doc["rule"]}
     return merged, {**bparams, **params}, (bdoc["id"], *blineage)
 
 

@@ -6,6 +6,7 @@ from typing import Iterable, Iterator
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -17,7 +18,7 @@ from tierlib.params import Param, Scheme, load_scheme
 
 __all__ = ["rate"]
 
-SchemeLike = str | Scheme
+SchemeLike = str | Path | Scheme  # an id, a scheme file, or a Scheme
 
 
 def _resolve_schemes(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
@@ -29,7 +30,7 @@ def _resolve_schemes(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
     """
     from tierlib.params import SchemeError, schemes
 
-    given = [scheme] if isinstance(scheme, (str, Scheme)) else list(scheme)
+    given = [scheme] if isinstance(scheme, (str, Path, Scheme)) else list(scheme)
     items: list[SchemeLike] = []
     for x in given:
         items += schemes() if isinstance(x, str) and x == "all" else [x]

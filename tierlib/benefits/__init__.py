@@ -201,7 +201,8 @@ def load_catalogue(scheme: str | Scheme | Path) -> Catalogue:
 
 def catalogues_for(schemes: Mapping[str, Scheme], given: Mapping[str, Catalogue] | None = None
                    ) -> dict[str, Catalogue]:
-    """A catalogue per scheme key: the given one (by key or scheme id), else the scheme id's file.
+    """A catalogue per scheme key: the given one (by key or scheme id), else the scheme id's file
+    (or that of the scheme it extends, nearest first).
 
     A scheme without a file gets an empty catalogue (cost 0), whose description says so.
 
@@ -214,8 +215,9 @@ def catalogues_for(schemes: Mapping[str, Scheme], given: Mapping[str, Catalogue]
     for key, s in schemes.items():
         if key in given or s.id in given:
             out[key] = given.get(key, given.get(s.id))
-        elif (CATALOGUE_DIR / f"{s.id}.yaml").exists():
-            out[key] = load_catalogue(s.id)
+        elif any((CATALOGUE_DIR / f"{i}.yaml").exists() for i in (s.id, *s.lineage)):
+            # a variant that extends a scheme keeps the benefits of the scheme it extends
+            out[key] = load_catalogue(next(i for i in (s.id, *s.lineage) if (CATALOGUE_DIR / f"{i}.yaml").exists()))
         else:
             out[key] = Catalogue(s.id, f"no benefits catalogue for {s.id}: its cost is 0",
                                  MappingProxyType({}), MappingProxyType({}))

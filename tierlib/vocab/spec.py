@@ -156,6 +156,19 @@ def check_rule(rule: Mapping, params: Mapping, ladder: tuple[str, ...], columns:
             raise SchemeError(f"{origin}: rule.columns.{name}: '{name}' is a panel or ledger column of "
                               "tierlib's own; declare only columns the contract does not have")
     comps = rule.get("components") or {}
+    for name, c in comps.items():
+        given = [k for k in QUANTITIES if k in c]
+        if len(given) != 1:
+            raise SchemeError(f"{origin}: rule.components.{name}: give exactly one of {', '.join(QUANTITIES)}"
+                              + (f" (it gives {', '.join(given)})" if given else ""))
+        if ("sum" in c or "mean" in c) and "window" not in c:
+            raise SchemeError(f"{origin}: rule.components.{name}: a sum or mean needs a window "
+                              "(a parameter of months, all, or cycle_year)")
+        if c.get("window") == "cycle_year" or c.get("tenure") == "cycle" or (rule.get("min_tenure") or {}).get("at") == "cycle":
+            if "cycle" not in rule:
+                raise SchemeError(f"{origin}: rule.components.{name}: the cycle's year needs rule.cycle")
+        if "mean" in c and c["window"] == "all":
+            raise SchemeError(f"{origin}: rule.components.{name}: a mean needs a window of months")
     for where, name, role in _references(rule):
         if role == "column":
             if name not in COLUMNS and name not in columns:
@@ -186,19 +199,6 @@ def check_rule(rule: Mapping, params: Mapping, ladder: tuple[str, ...], columns:
         if t not in ladder[1:]:
             raise SchemeError(f"{origin}: rule.strict_thresholds: '{t}' is not a tier of the ladder "
                               f"({', '.join(ladder[1:])})")
-    for name, c in comps.items():
-        given = [k for k in QUANTITIES if k in c]
-        if len(given) != 1:
-            raise SchemeError(f"{origin}: rule.components.{name}: give exactly one of {', '.join(QUANTITIES)}"
-                              + (f" (it gives {', '.join(given)})" if given else ""))
-        if ("sum" in c or "mean" in c) and "window" not in c:
-            raise SchemeError(f"{origin}: rule.components.{name}: a sum or mean needs a window "
-                              "(a parameter of months, all, or cycle_year)")
-        if c.get("window") == "cycle_year" or c.get("tenure") == "cycle" or (rule.get("min_tenure") or {}).get("at") == "cycle":
-            if "cycle" not in rule:
-                raise SchemeError(f"{origin}: rule.components.{name}: the cycle's year needs rule.cycle")
-        if "mean" in c and c["window"] == "all":
-            raise SchemeError(f"{origin}: rule.components.{name}: a mean needs a window of months")
 
 
 def roles(rule: Mapping | None, params: Mapping, ladder: tuple[str, ...]) -> dict[str, str]:
