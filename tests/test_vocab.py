@@ -247,3 +247,46 @@ def test_cli_error_on_a_bad_scheme_file_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "thresholds.mobile.gold: 140 is below thresholds.mobile.silver 150" in err
+
+
+# --- words of the vocabulary no built-in scheme uses -------------------------------------------
+
+PRODUCT = """
+id: shop
+ladder: [none, a, b]
+holding: none
+parameters:
+  window_months: {value: 2, source: assumed}
+  per_suspension: {value: -30, source: assumed}
+  max_penalty: {value: -50, source: assumed}
+  brand_factor:
+    gold: {value: 2, source: assumed}
+    default: {value: 1, source: assumed}
+  thresholds:
+    a: {value: 100, source: internal, reference: circular 1}
+    b: {value: 300, source: internal, reference: circular 1}
+rule:
+  components:
+    spend: {sum: billed, window: window_months}
+    factor: {lookup: brand, points: brand_factor}
+    penalty: {sum: suspensions, window: window_months, times: per_suspension, clip: {lower: max_penalty}}
+  score: {product: [spend, factor]}
+"""
+
+
+def test_a_product_score_a_lookup_and_a_capped_penalty(tmp_path):
+    """By hand: score = (billed of the last 2 months) x (2 for brand gold, else 1); the penalty
+    (-30 a suspension, at most -50 in all) is a component outside the score."""
+    s = load_scheme(_write(tmp_path, "shop.yaml", PRODUCT))
+    p = pl.DataFrame({"customer_id": ["g"] * 3 + ["o"] * 3,
+                      "month": [dt.date(2024, m, 1) for m in (1, 2, 3)] * 2,
+                      "join_month": dt.date(2024, 1, 1), "billed": [60.0, 100.0, 0.0] * 2,
+                      "brand": ["gold"] * 3 + ["other"] * 3, "suspensions": [1, 2, 0] * 2})
+    ledger = tierlib.rate(p, s)
+    assert ledger["score"].to_list() == [0.0, 120.0, 320.0, 0.0, 60.0, 160.0]
+    assert ledger["tier"].cast(pl.String).to_list() == ["none", "a", "b", "none", "none", "a"]
+    from tierlib.rating import _rate_validated
+    from tierlib.panel import validate
+
+    inner = _rate_validated(validate(p).lazy(), s, keep_internals=True).collect()
+    assert inner["c_penalty"].to_list() == [0.0, -30.0, -50.0, 0.0, -30.0, -50.0]
