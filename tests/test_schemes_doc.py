@@ -73,7 +73,7 @@ def test_walk_through_runs(tmp_path, monkeypatch):
                 assert argv[0] == "tierlib", f"the page runs tierlib commands only: {command}"
                 out, err = io.StringIO(), io.StringIO()
                 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                    code = main(argv[1:] + (["--quiet"] if argv[1] in ("compare", "simulate") else []))
+                    code = main(argv[1:] + (["--quiet"] if argv[1] in ("compare", "simulate", "sweep") else []))
                 text = out.getvalue() + err.getvalue()
                 fails = any(e.startswith("tierlib: error:") for e in expected)
                 assert code == (2 if fails else 0), f"{command} exited {code}:\n{text}"

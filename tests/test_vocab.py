@@ -290,3 +290,52 @@ def test_a_product_score_a_lookup_and_a_capped_penalty(tmp_path):
 
     inner = _rate_validated(validate(p).lazy(), s, keep_internals=True).collect()
     assert inner["c_penalty"].to_list() == [0.0, -30.0, -50.0, 0.0, -30.0, -50.0]
+
+
+# --- the example schemes against an obvious row-by-row reading of RULES.md §4.1 ----------------
+
+from hypothesis import given, settings  # noqa: E402
+
+from tests.reference import money, t_of, window  # noqa: E402
+from tests.strategies import panels  # noqa: E402
+from tests.test_properties import FIXED  # noqa: E402
+
+
+def _reference_tiers(panel: pl.DataFrame, s) -> list[tuple]:
+    """(customer_id, month, score, tier) of every row, rated row by row (RULES.md §4.1)."""
+    icbc = s.id == "example_icbc_star"
+    n = s.value("window_months")
+    out = []
+    rows = panel.sort("customer_id", "month").to_dicts()
+    for cid in dict.fromkeys(r["customer_id"] for r in rows):
+        hist = [r for r in rows if r["customer_id"] == cid]
+        for i, r in enumerate(hist):
+            w = window(hist, i, n)
+            col = "star_points" if icbc else "billed"
+            if icbc:  # the mean of the months available; none when there are none
+                score = money(sum(x[col] for x in w)) / len(w) if w else None
+            else:
+                score = money(sum(x[col] for x in w)) * s.value("points_per_yuan")
+            tier = "none"
+            if score is not None and t_of(r["month"]) > t_of(r["join_month"]):
+                for t in s.tiers:
+                    thr = s.value(f"thresholds.{t}")
+                    if (score > thr) if (icbc and t == "quasi") else (score >= thr):
+                        tier = t
+            out.append((cid, r["month"], score, tier))
+    return out
+
+
+@pytest.mark.parametrize("stem", ["example_icbc_star", "example_supermarket_abcd"])
+@settings(max_examples=25, **FIXED)
+@given(panel=panels())
+def test_example_scheme_equals_its_row_by_row_reading(stem, panel):
+    s = load_scheme(EXAMPLES / f"{stem}.yaml")
+    panel = panel.with_columns(star_points=pl.col("billed") * 7)
+    got = tierlib.rate(panel, s).sort("customer_id", "month")
+    want = _reference_tiers(panel, s)
+    assert got["tier"].cast(pl.String).to_list() == [w[3] for w in want]
+    for a, (_, _, b, _) in zip(got["score"].to_list(), want):
+        assert (a is None and b is None) or abs(a - b) <= 1e-6 * max(1.0, abs(b))
+    lazy = tierlib.rate(panel.lazy(), s).collect().sort("customer_id", "month")
+    assert_frame_equal(got, lazy)

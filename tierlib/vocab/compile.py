@@ -142,8 +142,18 @@ def _quantity(c: Mapping, s: Scheme) -> tuple[pl.Expr, pl.Expr | None]:
     return pl.col(c["column"]), None
 
 
-def _component(c: Mapping, q: pl.Expr, s: Scheme, names: list[str]) -> pl.Expr:
-    if "empty" in c:
+def _eligibility(r: Mapping, s: Scheme, names: list[str]) -> dict[str, pl.Expr]:
+    """``ok_<name>`` per named condition (a list under one name: all of it)."""
+    out = {}
+    for k, v in (r.get("eligible") or {}).items():
+        conds = [condition(x, s, names) for x in (v if isinstance(v, list) else [v])]
+        out[f"ok_{k}"] = conds[0] if len(conds) == 1 else pl.all_horizontal(conds)
+    return out
+
+
+def _component(c: Mapping, q: pl.Expr, s: Scheme, names: list[str], *, filled: bool = False) -> pl.Expr:
+    """The quantity with the component's modifiers, in the order docs/SCHEMES.md gives (Float64)."""
+    if "empty" in c and not filled:
         q = q.fill_null(float(c["empty"]))
     if "times" in c:
         q = q * _num(s, c["times"])
@@ -241,12 +251,10 @@ def prepare(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
         lf = lf.with_columns(**banded)
     cols = {}
     for name, c in comps.items():
-        q = pl.col(f"_q_{name}") if f"_q_{name}" in banded else raw[name]
-        cc = {k: v for k, v in c.items() if k != "empty"} if f"_q_{name}" in banded else c
-        cols[f"c_{name}"] = _component(cc, q, s, names)
-    ok = {f"ok_{k}": condition(v, s, names) if isinstance(v, Mapping) else pl.all_horizontal(
-        [condition(x, s, names) for x in v]) if len(v) > 1 else condition(v[0], s, names)
-        for k, v in (r.get("eligible") or {}).items()}
+        col = f"_q_{name}"
+        cols[f"c_{name}"] = (_component(c, pl.col(col), s, names, filled=True) if col in banded
+                             else _component(c, raw[name], s, names))
+    ok = _eligibility(r, s, names)
     thr = r.get("thresholds", "thresholds.{tier}")
     cols |= {f"_thr{k}": _threshold(thr, s, t, names) for k, t in enumerate(s.tiers, 1)}
     for j, cond in enumerate(r.get("conditions") or []):
