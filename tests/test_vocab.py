@@ -339,3 +339,42 @@ def test_example_scheme_equals_its_row_by_row_reading(stem, panel):
         assert (a is None and b is None) or abs(a - b) <= 1e-6 * max(1.0, abs(b))
     lazy = tierlib.rate(panel.lazy(), s).collect().sort("customer_id", "month")
     assert_frame_equal(got, lazy)
+
+
+def test_module_stays_possible_for_what_the_vocabulary_cannot_say(tmp_path, monkeypatch):
+    """A scheme file without a rule names a module defining prepare(lf, s): here the deleted
+    unicom_vip module, written in Python again, must rate like the compiled unicom_vip."""
+    pkg = tmp_path / "myrules"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "vip.py").write_text('''
+import polars as pl
+from tierlib.engine import by_key, wmean, window_complete
+
+
+def prepare(lf, s):
+    n = s.value("window_months")
+    line = pl.when(pl.col("line") == "mobile").then(pl.lit("mobile")).otherwise(pl.lit("fixed"))
+    return lf.with_columns(
+        ok_account_type=pl.col("account_type").cast(pl.String).is_in(s.value("eligible_account_types")),
+        c_spend=wmean("billed", n), window_complete=window_complete(n), _win_from=pl.col("_t") - n,
+        *[by_key(s, "thresholds", line, t, ("mobile", "fixed")).alias(f"_thr{k}") for k, t in enumerate(s.tiers, 1)],
+    ).with_columns(eligible=pl.col("ok_account_type"), score=pl.col("c_spend"))
+''', encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    doc = yaml.safe_load((ROOT / "tierlib" / "rules" / "unicom_vip.yaml").read_text(encoding="utf-8"))
+    del doc["rule"]
+    doc.update(id="vip_module", module="myrules.vip")
+    f = _write(tmp_path, "vip_module.yaml", yaml.safe_dump(doc, allow_unicode=True))
+    p = pl.read_parquet(sample_panel()).head(5_000)
+    assert_frame_equal(tierlib.rate(p, f), tierlib.rate(p, load_scheme("unicom_vip").renamed("vip_module")))
+    doc["module"] = "myrules.missing"
+    with pytest.raises(SchemeError, match="no rule module 'myrules.missing'"):
+        tierlib.rate(p, _write(tmp_path, "vip_module.yaml", yaml.safe_dump(doc, allow_unicode=True)))
+
+
+def test_explain_says_an_exclusive_threshold():
+    p = pl.DataFrame({"customer_id": "c1", "month": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)],
+                      "join_month": dt.date(2024, 1, 1), "billed": 0.0, "star_points": 0.0})
+    e = tierlib.explain(p, load_scheme(EXAMPLES / "example_icbc_star.yaml"), customer_id="c1", as_of="2024-02")
+    assert "quasi >  0: not met" in str(e) and "star3 >= 50: not met" in str(e)

@@ -62,7 +62,7 @@ def _same_type(old: Any, new: Any) -> bool:
 
 @dataclass(frozen=True)
 class Scheme:
-    """One carrier scheme: its ladder, rule module and parameters with provenance."""
+    """One scheme: its ladder, its rule (a scheme file's `rule:` section, or a module) and parameters with provenance."""
 
     id: str
     name: str
@@ -137,6 +137,11 @@ class Scheme:
         except ModuleNotFoundError:
             raise SchemeError(f"scheme {self.key}: no rule module '{name}'; write the rule in the file's "
                               "'rule:' section (docs/SCHEMES.md) or give 'module:'") from None
+
+    @property
+    def strict_tiers(self) -> tuple[str, ...]:
+        """Tiers whose threshold is exclusive (``score > threshold``); the others are inclusive."""
+        return tuple((self.rule or {}).get("strict_thresholds") or ())
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -315,7 +315,7 @@ def _complete(starts: list, s: Scheme, names: list[str]) -> pl.Expr:
 
 def _assess(lf: pl.LazyFrame, s: Scheme, r: Mapping, names: list[str], K: int) -> pl.LazyFrame:
     """``_assessed`` and what the holding scan and the ledger read beside it."""
-    strict = set(r.get("strict_thresholds") or ())
+    strict = set(s.strict_tiers)
     conds = r.get("conditions") or []
     if strict or conds:
         assessed = pl.lit(0, dtype=pl.Int8)
