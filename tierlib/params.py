@@ -409,7 +409,7 @@ def _build(doc: dict, params: dict[str, Param], lineage: tuple[str, ...], varian
         params=MappingProxyType(params), components=MappingProxyType(dict(doc.get("components") or {})),
         module_name=doc.get("module", doc["id"]), variant=variant, variants=tuple(variants),
         description=str(doc.get("description", "")).strip(),
-        extra=MappingProxyType(dict(doc.get("extra") or {})),
+        extra=MappingProxyType({}),
         rule=MappingProxyType(dict(rule)) if rule is not None else None,
         lineage=lineage, origin=str(path),
     )
