@@ -378,3 +378,18 @@ def test_explain_says_an_exclusive_threshold():
                       "join_month": dt.date(2024, 1, 1), "billed": 0.0, "star_points": 0.0})
     e = tierlib.explain(p, load_scheme(EXAMPLES / "example_icbc_star.yaml"), customer_id="c1", as_of="2024-02")
     assert "quasi >  0: not met" in str(e) and "star3 >= 50: not met" in str(e)
+
+
+def test_a_declared_money_column_is_checked_like_the_contracts():
+    from tierlib.panel import PanelError
+
+    s = load_scheme(EXAMPLES / "example_icbc_star.yaml")
+    p = pl.DataFrame({"customer_id": ["a", "a", "b", "b"], "month": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)] * 2,
+                      "join_month": dt.date(2024, 1, 1), "billed": 0.0, "star_points": [1.0, 2.0, -5.0, float("nan")]})
+    with pytest.raises(PanelError, match=r"column 'star_points': negative, not finite .* \(2 rows\); customer_id b"):
+        tierlib.rate(p, s)
+    with pytest.raises(PanelError, match="column 'star_points'"):
+        tierlib.rate(p.lazy(), s).collect()
+    assert tierlib.rate(p.head(2), s)["score"].to_list() == [None, 1.0]
+    # a CSV's text is read strictly as numbers
+    assert tierlib.rate(p.head(2).with_columns(pl.col("star_points").cast(pl.String)), s)["score"].to_list() == [None, 1.0]

@@ -17,7 +17,7 @@ import polars as pl
 
 from tierlib.engine import (NO_UNTIL, date_to_t, first_of, prev, t_to_date, tier_from,
                             window_complete, wmean, wsum, wsum_range)
-from tierlib.panel import PanelError
+from tierlib.panel import MAX_COUNT, MAX_MONEY, PanelError
 from tierlib.params import Param, Scheme
 from tierlib.vocab.spec import KINDS, template_paths
 
@@ -55,12 +55,33 @@ def _columns(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
                 raise PanelError(name, f"wrong type {schema[name]}, expected {KINDS[kind]} "
                                        f"(scheme {s.key} reads it)")
             col = pl.col(name).cast(pl.Float64) if kind == "money" else pl.col(name)
+            if kind in ("money", "count"):
+                col = pl.struct(pl.col("customer_id"), col.alias("x")).map_batches(
+                    lambda b, name=name, kind=kind: _checked(b, name, kind, s.key),
+                    return_dtype=pl.Float64 if kind == "money" else pl.Int64)
             add[name] = col.fill_null(default) if default is not None else col
         elif default is None:
             raise PanelError(name, f"required column is missing (scheme {s.key} reads it)")
         else:
             add[name] = pl.lit(default, dtype=pl.Float64 if kind == "money" else None)
     return lf.with_columns(**add)
+
+
+def _checked(batch: pl.Series, name: str, kind: str, key: str) -> pl.Series:
+    """A declared money or count column's values, refused as the panel contract refuses them
+    (negative, not finite, above MAX_MONEY): a PanelError naming the column and customers."""
+    f = batch.struct
+    x = f.field("x")
+    x = x.cast(pl.Float64 if kind == "money" else pl.Int64)
+    bad = (x < 0) | (x > MAX_MONEY if kind == "money" else x > MAX_COUNT)
+    if kind == "money":
+        bad = bad | x.is_nan() | x.is_infinite()
+    bad = bad.fill_null(False)
+    if bad.any():
+        ids = f.field("customer_id").filter(bad).unique(maintain_order=True).to_list()
+        rule = "negative, not finite or above the plausible maximum" if kind == "money" else "negative or beyond 32 bits"
+        raise PanelError(name, f"{rule} (scheme {key} reads it)", ids[:5], int(bad.sum()))
+    return x
 
 
 def condition(c: Mapping, s: Scheme, names: list[str]) -> pl.Expr:
