@@ -393,3 +393,11 @@ def test_a_declared_money_column_is_checked_like_the_contracts():
     assert tierlib.rate(p.head(2), s)["score"].to_list() == [None, 1.0]
     # a CSV's text is read strictly as numbers
     assert tierlib.rate(p.head(2).with_columns(pl.col("star_points").cast(pl.String)), s)["score"].to_list() == [None, 1.0]
+
+
+def test_a_variant_keeps_the_benefits_of_the_scheme_it_extends():
+    from tierlib.benefits import catalogues_for
+
+    cats = catalogues_for({"gd": load_scheme(GD), "icbc": load_scheme(EXAMPLES / "example_icbc_star.yaml")})
+    assert cats["gd"].scheme == "unicom_vip" and cats["gd"].entitlements
+    assert not cats["icbc"].entitlements  # no catalogue: cost 0, said in its description

@@ -213,11 +213,12 @@ def catalogues_for(schemes: Mapping[str, Scheme], given: Mapping[str, Catalogue]
     given = given or {}
     out = {}
     for key, s in schemes.items():
+        # a variant that extends a scheme keeps the benefits of the scheme it extends
+        files = [i for i in (s.id, *s.lineage) if (CATALOGUE_DIR / f"{i}.yaml").exists()]
         if key in given or s.id in given:
             out[key] = given.get(key, given.get(s.id))
-        elif any((CATALOGUE_DIR / f"{i}.yaml").exists() for i in (s.id, *s.lineage)):
-            # a variant that extends a scheme keeps the benefits of the scheme it extends
-            out[key] = load_catalogue(next(i for i in (s.id, *s.lineage) if (CATALOGUE_DIR / f"{i}.yaml").exists()))
+        elif files:
+            out[key] = load_catalogue(files[0])
         else:
             out[key] = Catalogue(s.id, f"no benefits catalogue for {s.id}: its cost is 0",
                                  MappingProxyType({}), MappingProxyType({}))
