@@ -108,8 +108,10 @@ def test_example_panel_is_rated_on_every_tier(stem):
 
 def test_icbc_card_marks_the_levels_the_seed_does_not_give():
     card = load_scheme(EXAMPLES / "example_icbc_star.yaml").card()
-    assert "thresholds.star6 = 10000  [ASSUMED]" in card and "thresholds.star7 = 50000  [ASSUMED]" in card
-    assert "thresholds.star5 = 2000  [seed 000]" in card
+    # RULES.md §4.1: star6 starts at the seed's upper bound of five stars; star7 has no range
+    assert "thresholds.star7 = 50000  [ASSUMED]" in card and "thresholds.window_months" not in card
+    assert "thresholds.star6 = 10000  [seed 000]" in card and "thresholds.star5 = 2000  [seed 000]" in card
+    assert "window_months = 3  [ASSUMED]" in card
 
 
 def test_a_declared_column_is_required_and_typed():
