@@ -65,7 +65,7 @@ def test_notebook_runs_with_small_parameters(path, lang, tmp_path):
     """Runs in both report languages (zh through the engine that takes its Markdown from the
     notebook's .zh.yaml); every table header it shows is in the terms catalogue (a missing one
     is a KeyError in the run), and nothing it displays is a raw repr."""
-    from tierlib.report.translation import register
+    from tierlib.papermill_engine import register
 
     declared = declared_parameters(path) or {}
     params = {k: v for k, v in {**SMALL, **EXTRA.get(path.stem, {}), "lang": lang}.items() if k in declared}

@@ -122,7 +122,7 @@ def test_papermill_engine_translates_the_markdown(tmp_path):
     path = tmp_path / "demo.ipynb"
     nbformat.write(nb, path)
     catalogue_path(path, "zh").write_text("intro: '# 标题'\n", encoding="utf-8")
-    code = ("import papermill; from tierlib.report.translation import register; "
+    code = ("import papermill; from tierlib.papermill_engine import register; "
             f"papermill.execute_notebook({str(path)!r}, {str(tmp_path / 'out.ipynb')!r}, parameters={{'lang': 'zh'}}, "
             "engine_name=register(), kernel_name='python3', language='python', progress_bar=False)")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

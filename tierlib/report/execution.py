@@ -163,7 +163,7 @@ def _execute(job: NotebookJob, output: Path, parameters: dict[str, Any], tables:
     from nbclient.exceptions import CellTimeoutError
     from papermill.exceptions import PapermillExecutionError
 
-    from tierlib.report.translation import register
+    from tierlib.papermill_engine import register
 
     try:
         with _without_papermill_inspector_warnings():

@@ -8,8 +8,8 @@ parameter every report notebook declares), its Markdown cells are replaced from 
 before the first cell runs, so the executed notebook and its HTML page hold that language only.
 Code cells are not translated: they take ``lang`` and pass it to the tables, charts and summaries.
 
-``tierlib report`` does this for every notebook; with papermill directly, the engine registered
-here (entry point ``papermill.engine``, name ``tierlib``) does it::
+``tierlib report`` does this for every notebook; with papermill directly, the engine
+:mod:`tierlib.papermill_engine` (entry point ``papermill.engine``, name ``tierlib``) does it::
 
     papermill --engine tierlib -p lang zh notebooks/01_compare_schemes.ipynb /tmp/01.zh.ipynb
 """
@@ -20,15 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from papermill.engines import NBClientEngine, papermill_engines
-
 from tierlib.terms import check_lang
 
-__all__ = ["ENGINE", "TranslatingEngine", "catalogue_path", "load_translations", "translate_notebook",
-           "translation_problems"]
-
-#: The papermill engine name ``tierlib report`` runs notebooks with (``--engine tierlib``).
-ENGINE = "tierlib"
+__all__ = ["catalogue_path", "load_translations", "translate_notebook", "translation_problems"]
 #: The language the notebooks are written in: it needs no catalogue.
 SOURCE_LANG = "en"
 
@@ -84,22 +78,3 @@ def translate_notebook(nb: Any, lang: str, source: str | Path) -> Any:
             cell.source = translations[cell["id"]].rstrip("\n")
     nb.metadata["tierlib"] = {"lang": lang}
     return nb
-
-
-class TranslatingEngine(NBClientEngine):
-    """papermill's nbclient engine, with the Markdown cells in the ``lang`` parameter's language."""
-
-    @classmethod
-    def execute_notebook(cls, nb, kernel_name, **kwargs):  # noqa: ANN001, ANN206 (papermill's signature)
-        params = nb.metadata.get("papermill", {})
-        lang = (params.get("parameters") or {}).get("lang", SOURCE_LANG)
-        source = kwargs.get("input_path") or params.get("input_path")  # relative to where papermill started
-        if lang != SOURCE_LANG and source:
-            translate_notebook(nb, lang, source)
-        return super().execute_notebook(nb, kernel_name, **kwargs)
-
-
-def register() -> str:
-    """Register the engine with papermill (also done by the entry point once installed); its name."""
-    papermill_engines.register(ENGINE, TranslatingEngine)
-    return ENGINE
