@@ -8,6 +8,7 @@ Generic on purpose: a new notebook is picked up by the glob. It gets the small-r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -58,13 +59,32 @@ def test_notebook_layout(path):
     assert any(c.cell_type == "markdown" for c in nb.cells)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_runs_with_small_parameters(path, tmp_path):
+def test_notebook_runs_with_small_parameters(path, lang, tmp_path):
+    """Runs in both report languages (zh through the engine that takes its Markdown from the
+    notebook's .zh.yaml); every table header it shows is in the terms catalogue (a missing one
+    is a KeyError in the run), and nothing it displays is a raw repr."""
+    from tierlib.papermill_engine import register
+
     declared = declared_parameters(path) or {}
-    params = {k: v for k, v in {**SMALL, **EXTRA.get(path.stem, {})}.items() if k in declared}
+    params = {k: v for k, v in {**SMALL, **EXTRA.get(path.stem, {}), "lang": lang}.items() if k in declared}
     out = tmp_path / path.name
-    papermill.execute_notebook(str(path), str(out), parameters=params, kernel_name="python3",
+    papermill.execute_notebook(str(path), str(out), parameters=params, kernel_name="python3", engine_name=register(),
                                cwd=str(path.parent), progress_bar=False, log_output=False)
     ran = nbformat.read(out, as_version=4)
     errors = [o for c in ran.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    raw = [(c.id, o["data"]["text/plain"][:80]) for c in ran.cells if c.cell_type == "code" for o in c.outputs
+           if o.output_type in ("execute_result", "display_data") and set(o["data"]) == {"text/plain"}]
+    assert not raw, f"{path.name}: results shown as a raw repr (no HTML, Markdown or image): {raw}"
+    text = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/html", ""))
+                     for c in ran.cells if c.cell_type == "code" for o in c.outputs)
+    assert "shape: (" not in text and "<ThresholdSearch" not in text
+    assert not re.search(r"\d\.\d+e[+-]?\d", text), re.search(r".{40}\d\.\d+e[+-]?\d.{20}", text)
+    headings = [line for c in ran.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("#")]
+    assert headings
+    if lang == "zh":
+        english = [h for h in headings if not re.search(r"[\u4e00-\u9fff]", h)]
+        assert not english, f"{path.name}: headings of the zh run that are not Chinese: {english}"

@@ -254,7 +254,7 @@ class Comparison:
 
 def compare(ledgers: Ledgers, panel: Frame | None = None, *, as_of: dt.date | str | None = None,
             schemes: SchemesArg = None, catalogues: Mapping[str, Catalogue] | None = None,
-            pairs: Sequence[tuple[str, str]] | None = None, revenue_months: int = 12) -> Comparison:
+            pairs: Sequence[tuple[str, str]] | None = None, revenue_months: int = 12, lang: str = "en") -> Comparison:
     """Compare the schemes of a ledger on one sample at ``as_of``.
 
     Parameters
@@ -267,6 +267,7 @@ def compare(ledgers: Ledgers, panel: Frame | None = None, *, as_of: dt.date | st
     catalogues : benefits catalogues by scheme name or id (default: ``tierlib/benefits/<id>.yaml``).
     pairs : the scheme pairs for cross tables (default: every pair); equivalence runs both ways.
     revenue_months : months of revenue to ``as_of`` (inclusive) counted as a customer's revenue.
+    lang : the language of the ``notes`` (``en`` or ``zh``, a report's language).
 
     Returns
     -------
@@ -303,7 +304,7 @@ def compare(ledgers: Ledgers, panel: Frame | None = None, *, as_of: dt.date | st
         as_of=d, schemes=tuple(names), summary=_summary(dist, cost, snap, names),
         distribution=dist, cross=_concat(cross), correlation=rank_correlation(at),
         equivalence=_concat(equiv), stability=stability(ledger, as_of=d, schemes=schemes), cost=cost,
-        notes=tuple(_notes(ledger, snap, panel, schemes, catalogues, Revenue(revenue_months))),
+        notes=tuple(_notes(ledger, snap, panel, schemes, catalogues, Revenue(revenue_months), lang)),
         revenue=Revenue(revenue_months),
     )
 
@@ -331,24 +332,24 @@ def _summary(dist: pl.DataFrame, cost: pl.DataFrame, snap: pl.DataFrame, names: 
 
 
 def _notes(ledger: pl.DataFrame, snap: pl.DataFrame, panel: Frame | None, schemes: SchemesArg,
-           catalogues: Mapping[str, Catalogue] | None, revenue: Revenue) -> list[str]:
-    notes = ["Benefit costs rest on assumed unit costs and use rates (source: assumed in "
-             "tierlib/benefits/<scheme>.yaml); the entitlements and quantities keep their seed provenance."]
+           catalogues: Mapping[str, Catalogue] | None, revenue: Revenue, lang: str = "en") -> list[str]:
+    from tierlib.terms import term
+
+    notes = [term("say.note_costs_assumed", lang)]
     smap = _scheme_map(_schemes_of(ledger), schemes)
     for key, s in smap.items():
         if s is None:
-            notes.append(f"{key}: not a registered scheme and no Scheme given: ladder read from the "
-                         f"ledger, no benefit cost")
+            notes.append(term("say.note_unregistered", lang).format(scheme=key))
     for key, cat in catalogues_for({k: v for k, v in smap.items() if v is not None}, catalogues).items():
         if not cat.entitlements:
-            notes.append(f"{key}: benefit cost is 0: {cat.description}")
+            notes.append(term("say.note_no_benefits", lang).format(scheme=key, description=cat.description))
     if panel is None:
-        notes.append("No panel given: revenue and points cost are missing.")
+        notes.append(term("say.note_no_panel", lang))
     else:
-        notes.append(f"{str(revenue)[0].upper()}{str(revenue)[1:]}; shown by the tier in effect at as_of.")
+        definition = revenue.text(lang)
+        notes.append(term("say.note_revenue", lang).format(definition=definition[0].upper() + definition[1:]))
     if "window_complete" in snap.columns:
         inc = snap.group_by("scheme", maintain_order=True).agg((~pl.col("window_complete")).mean().alias("x"))
         for key, x in inc.filter(pl.col("x") > 0).iter_rows():
-            notes.append(f"{key}: {x:.1%} of customers at as_of were rated on a window that reaches "
-                         f"before the panel's first month (left-truncated): their score is understated.")
+            notes.append(term("say.note_truncated", lang).format(scheme=key, share=f"{x:.1%}"))
     return notes

@@ -9,26 +9,29 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["TABLES_ENV", "setup_notebook", "table"]
+__all__ = ["TABLES_ENV", "setup_notebook", "show", "table"]
 
 #: Set by ``tierlib report`` for each notebook's kernel: the folder where :func:`table` leaves
 #: the notebook's key tables, which the run publishes as one workbook and CSV files.
 TABLES_ENV = "TIERLIB_REPORT_TABLES"
 
 
-def table(df, name: str):
-    """Mark ``df`` as one of the notebook's key tables (a sheet named ``name``); return it unchanged.
+def table(df, name: str, lang: str = "en", *, note: str | None = None):
+    """One of the notebook's key tables: shown formatted, in ``lang``, and kept for the workbook.
 
-    In JupyterLab this only returns ``df`` (so ``table(df, "...")`` as a cell's last line shows
-    it). Under ``tierlib report`` (environment variable :data:`TABLES_ENV` set) it also writes
-    ``df`` to that folder, numbered in call order, for the run to publish as Excel and CSV.
+    Returns a :class:`tierlib.display.DisplayTable` (a cell's last line ``table(df, "...", lang)``
+    shows it): headers in the report's language, thousands separators, percentages, yuan, tier
+    labels, in a box that scrolls when wider than the page; ``note`` is printed under it. Under
+    ``tierlib report`` (environment variable :data:`TABLES_ENV` set) ``df`` itself, with its
+    full values and column names, is also written to that folder, numbered in call order, for
+    the run to publish as a sheet ``name`` of the Excel workbook and a CSV file.
 
     Examples
     --------
     >>> import polars as pl, tempfile
-    >>> t = pl.DataFrame({"tier": ["金卡 gold"], "customers": [3]})
-    >>> table(t, "members 会员") is t
-    True
+    >>> t = pl.DataFrame({"tier": ["gold"], "tier_label": ["gold 金卡"], "customers": [3]})
+    >>> table(t, "members 会员", "zh").df.columns
+    ['tier_label', 'customers']
     >>> d = tempfile.mkdtemp()
     >>> os.environ[TABLES_ENV] = d
     >>> _ = table(t, "members 会员"); _ = table(t.head(0), "empty")
@@ -40,14 +43,24 @@ def table(df, name: str):
     """
     import polars as pl
 
+    from tierlib.display import display_table
+
     if not isinstance(df, pl.DataFrame):
         raise TypeError(f"table {name!r}: a polars DataFrame is expected, not {type(df).__name__}")
+    shown = display_table(df, lang, note=note)  # an unknown header fails before anything is written
     folder = os.environ.get(TABLES_ENV)
     if folder:
         d = Path(folder)
         n = sum(1 for p in d.glob("[0-9][0-9][0-9].parquet")) + 1
         df.write_parquet(d / f"{n:03d}.parquet", metadata={"tierlib_table": str(name)})
-    return df
+    return shown
+
+
+def show(df, lang: str = "en", *, note: str | None = None):
+    """``df`` shown like :func:`table` (formatted, in ``lang``) but not kept for the workbook."""
+    from tierlib.display import display_table
+
+    return display_table(df, lang, note=note)
 
 
 def setup_notebook() -> None:

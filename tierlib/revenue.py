@@ -37,11 +37,22 @@ class Revenue:
             raise ValueError(f"revenue months: {self.months!r} is not a whole number of months >= 1")
 
     def __str__(self) -> str:
-        span = "the month" if self.months == 1 else f"the {self.months} months up to and including the month"
-        if self.annualised:
-            return (f"revenue = mean monthly billed yuan over {span} described (as_of) in network, "
-                    f"x {self.months}: a whole {self.months}-month span for every customer")
-        return f"revenue = billed yuan of {span} described (as_of), fewer months for customers in network for less"
+        return self.text()
+
+    def text(self, lang: str = "en") -> str:
+        """The definition in words, in ``lang`` (``en`` or ``zh``).
+
+        >>> Revenue(12).text("zh")
+        '收入 = 截至统计月份（as_of，含）的 12 个月的出账金额（元），在网时间较短的客户按较少月份计'
+        """
+        from tierlib.terms import term
+
+        if self.months == 1:
+            span = term("say.revenue_span_one", lang)
+        else:
+            span = term("say.revenue_span", lang).format(months=self.months)
+        key = "say.revenue_annualised" if self.annualised else "say.revenue_summed"
+        return term(key, lang).format(span=span, months=self.months)
 
     def expr(self, by: tuple[str, ...] | list[str] = ("customer_id",)) -> pl.Expr:
         """Per row of a frame sorted by ``by`` and month (contiguous months): the revenue at the row's month.

@@ -36,10 +36,15 @@ def need(frame: pl.DataFrame | pl.LazyFrame, cols: list[str], what: str) -> None
         raise ValueError(f"{what} lacks column(s) {', '.join(missing)}")
 
 
-def with_warnings(text: str, warnings) -> str:
-    """A result's summary sentence followed by each of its warnings (`` WARNING: ...``).
+def with_warnings(text: str, warnings, lang: str = "en") -> str:
+    """A result's summary sentence followed by each of its warnings (`` WARNING: ...``, ``警告：``).
 
     >>> with_warnings("3 customers", ["few events"])
     '3 customers WARNING: few events.'
+    >>> with_warnings("3 位客户", ["few events"], "zh")
+    '3 位客户 **警告：** few events.'
     """
-    return text + "".join(f" WARNING: {w}." for w in warnings)
+    from tierlib.terms import term
+
+    mark = term("say.warning", lang)
+    return text + "".join(f" {mark} {w}." for w in warnings)

@@ -140,15 +140,18 @@ class DropEffect:
                        f"{self.first_stage[1]:.0%} above it")
         return tuple(out)
 
-    def summary(self) -> str:
+    def summary(self, lang: str = "en") -> str:
+        """The estimate in one sentence, then any warning; in ``lang`` (``en``, ``zh``)."""
+        from tierlib.terms import term
+
         lo, hi = self.ci
         nlo, nhi = self.naive_ci
-        return with_warnings(f"tier drop x{self.hazard_ratio:.2f} churn hazard over {self.window} months "
-                             f"({self.level:.0%} CI {lo:.2f}-{hi:.2f}; one-sided p(HR<=1) {self.p_value:.3f}); "
-                             f"RD at the floor, bandwidth {self.bandwidth:.0%} of the floor, {self.n_below} "
-                             f"re-ratings below ({self.events_below} churned) and {self.n_above} above "
-                             f"({self.events_above} churned). Naive (after any drop vs other months): "
-                             f"x{self.naive_ratio:.2f} ({nlo:.2f}-{nhi:.2f}).", self.warnings)
+        text = term("say.effect_summary", lang).format(
+            hr=f"{self.hazard_ratio:.2f}", window=self.window, level=f"{self.level:.0%}", lo=f"{lo:.2f}",
+            hi=f"{hi:.2f}", p=f"{self.p_value:.3f}", bandwidth=f"{self.bandwidth:.0%}", n_below=self.n_below,
+            events_below=self.events_below, n_above=self.n_above, events_above=self.events_above,
+            naive=f"{self.naive_ratio:.2f}", naive_lo=f"{nlo:.2f}", naive_hi=f"{nhi:.2f}")
+        return with_warnings(text, self.warnings, lang)
 
 
 def _rd(x, ev, ex, dropped, w_cust, cust, bw):

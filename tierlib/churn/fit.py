@@ -114,15 +114,18 @@ class ChurnFit:
     refits: list = field(default_factory=list, repr=False)
     scored: pl.DataFrame = field(default=None, repr=False)
 
-    def summary(self) -> str:
-        """Plain-text figures of the held-out period, then any warning."""
+    def summary(self, lang: str = "en") -> str:
+        """Plain-text figures of the held-out period, then any warning; in ``lang`` (``en``, ``zh``)."""
+        from tierlib.terms import term
+
         m, nd = self.metrics, self.metrics_near_drop
         lo, hi = self.periods["test"]
-        return with_warnings(f"held-out months {lo:%Y-%m}..{hi:%Y-%m}: {m['n']} customer-months, churn within "
-                             f"{self.k} months {m['churn_rate']:.2%} (predicted {m['mean_p']:.2%}); ROC-AUC "
-                             f"{m['roc_auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, Brier {m['brier']:.4f}, ECE "
-                             f"{m['ece']:.4f}; near-drop rows: {nd['n']}, churn {nd['churn_rate']:.2%} "
-                             f"(predicted {nd['mean_p']:.2%}), ECE {nd['ece']:.4f}", self.warnings)
+        text = term("say.fit_summary", lang).format(
+            lo=f"{lo:%Y-%m}", hi=f"{hi:%Y-%m}", n=m["n"], k=self.k, churn=f"{m['churn_rate']:.2%}",
+            predicted=f"{m['mean_p']:.2%}", roc=f"{m['roc_auc']:.3f}", pr=f"{m['pr_auc']:.3f}",
+            brier=f"{m['brier']:.4f}", ece=f"{m['ece']:.4f}", nd_n=nd["n"], nd_churn=f"{nd['churn_rate']:.2%}",
+            nd_predicted=f"{nd['mean_p']:.2%}", nd_ece=f"{nd['ece']:.4f}")
+        return with_warnings(text, self.warnings, lang)
 
 
 def _span(t: np.ndarray) -> tuple[dt.date, dt.date]:

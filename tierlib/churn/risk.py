@@ -102,14 +102,17 @@ class ExpectedChurn:
     def total(self) -> dict:
         return self.table.filter(pl.col(self.by[0]) == "all").row(0, named=True)
 
-    def summary(self) -> str:
+    def summary(self, lang: str = "en") -> str:
+        """The totals in one sentence, then any warning; in ``lang`` (``en``, ``zh``)."""
+        from tierlib.terms import term
+
         t = self.total()
-        return with_warnings(f"{self.as_of:%Y-%m}: {t['customers']} customers close to a tier drop; expected to "
-                             f"leave within {self.k} months: {t['expected']:.1f} ({self.level:.0%} model interval "
-                             f"{t['model_lo']:.1f}-{t['model_hi']:.1f}, from {self.n_refit} refits; the realised "
-                             f"count should fall in {t['count_lo']:.0f}-{t['count_hi']:.0f}); revenue at "
-                             f"risk {t['revenue_at_risk']:,.0f} yuan of {t['revenue']:,.0f} ({self.revenue})",
-                             self.warnings)
+        text = term("say.expected_summary", lang).format(
+            as_of=f"{self.as_of:%Y-%m}", customers=t["customers"], k=self.k, expected=f"{t['expected']:.1f}",
+            level=f"{self.level:.0%}", model_lo=f"{t['model_lo']:.1f}", model_hi=f"{t['model_hi']:.1f}",
+            n_refit=self.n_refit, count_lo=f"{t['count_lo']:.0f}", count_hi=f"{t['count_hi']:.0f}",
+            at_risk=f"{t['revenue_at_risk']:,.0f}", revenue=f"{t['revenue']:,.0f}", definition=self.revenue.text(lang))
+        return with_warnings(text, self.warnings, lang)
 
 
 def _log_interval(est: np.ndarray, boots: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:

@@ -199,6 +199,9 @@ def _optional_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--out", help="output folder; default: reports/<timestamp>")
     r.add_argument("--overwrite", action="store_true",
                    help="replace a previous report in --out (never other files; a failed report is replaced anyway)")
+    r.add_argument("--lang", choices=("en", "zh"),
+                   help="language of the pages (headings, text, tables, charts); overrides the config's "
+                        "parameters.lang (default en)")
     r.set_defaults(func=cmd_report)
 
 
@@ -299,7 +302,10 @@ def cmd_report(a: argparse.Namespace) -> int:
         print(f"tierlib report: {line}", file=sys.stderr, flush=True)
 
     try:
-        run = run_report(load_config(a.config), out=a.out, overwrite=getattr(a, "overwrite", False), progress=say)
+        config = load_config(a.config)
+        if getattr(a, "lang", None):
+            config = config.with_parameters(lang=a.lang)
+        run = run_report(config, out=a.out, overwrite=getattr(a, "overwrite", False), progress=say)
     except ReportError as exc:
         for line in str(exc).splitlines():
             say(line)

@@ -18,6 +18,7 @@ from tierlib.domains import ladder_bounds
 from tierlib.ledger import customer_money
 from tierlib.params import Scheme, load_scheme
 from tierlib.reforms.rated import Frame, _cost, _prepare_panel, _rate_at
+from tierlib.terms import term
 
 __all__ = ["sweep", "threshold_for_share", "ThresholdSearch"]
 
@@ -116,6 +117,21 @@ class ThresholdSearch:
         return (f"<ThresholdSearch {self.path} = {self.value:g}: {self.share:.2%} of the base at or above "
                 f"{self.tier} (target {self.target:.2%}; one step higher: {self.next_share:.2%}); "
                 f"{self.ratings} ratings, {self.method}>")
+
+    def summary(self, lang: str = "en") -> str:
+        """The result in one sentence (Markdown), in ``lang`` (``en`` or ``zh``).
+
+        >>> r = ThresholdSearch("thresholds.mobile.gold", "gold", 0.06, 312.0, 0.0612, 0.0598, 5, "bisection")
+        >>> r.summary("zh")  # doctest: +ELLIPSIS
+        '`thresholds.mobile.gold` = **312**：**6.1%** 的客户处于 gold 或更高等级（目标 6.0%；高一个步长：6.0%）...'
+        """
+        method = term(f"say.method_{self.method.replace(' ', '_')}", lang)
+        return term("say.threshold_found", lang).format(
+            path=self.path, value=f"{self.value:,g}", share=f"{self.share:.1%}", tier=self.tier,
+            target=f"{self.target:.1%}", next_share=f"{self.next_share:.1%}", ratings=self.ratings, method=method)
+
+    def _repr_markdown_(self) -> str:
+        return self.summary()
 
 
 def threshold_for_share(panel: Frame, scheme: SchemeLike, path: str, share: float, *,

@@ -21,6 +21,7 @@ from tierlib.params import Scheme, load_scheme
 from tierlib.reforms.rated import Frame, _members, _prepare_panel, _rate_at
 from tierlib.reforms.reform import ReformLike, apply_reform, reform_warnings
 from tierlib.revenue import Revenue
+from tierlib.terms import term
 
 __all__ = ["Simulation", "simulate", "simulation_of"]
 
@@ -75,6 +76,23 @@ class Simulation:
                  f"  {self.revenue}"]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+    def summary_text(self, lang: str = "en") -> str:
+        """What the reform does at ``as_of``, as Markdown bullet points in ``lang`` (``en`` or ``zh``);
+        the warnings follow in the words the reform checks give them."""
+        r = self.summary.row(0, named=True)
+        lines = [term("say.simulation", lang).format(name=self.name, base=self.baseline.key, as_of=f"{self.as_of:%Y-%m}",
+                                                     changes="; ".join(self.reform.changes) or term("say.no_change", lang)),
+                 term("say.sim_members", lang).format(customers=f"{r['customers']:,}", base=f"{r['members_base']:,}",
+                                                      reform=f"{r['members_reform']:,}"),
+                 term("say.sim_moves", lang).format(up=f"{r['up']:,}", up_revenue=f"{r['up_revenue']:,.0f}",
+                                                    down=f"{r['down']:,}", down_revenue=f"{r['down_revenue']:,.0f}"),
+                 term("say.sim_cost", lang).format(base=f"{r['cost_base']:,.0f}", reform=f"{r['cost_reform']:,.0f}",
+                                                   change=f"{r['cost_change']:+,.0f}"),
+                 term("say.sim_near", lang).format(near=f"{self.near:.0%}", base=f"{r['near_base']:,}",
+                                                   reform=f"{r['near_reform']:,}")]
+        lines += [f"⚠ {w}" for w in self.warnings]
+        return "\n".join(f"- {line}" for line in lines)
 
 
 def simulate(panel: Frame, baseline: SchemeLike, reform: ReformLike | Scheme, *,

@@ -62,6 +62,12 @@ class ReportConfig:
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
     browser_check: bool = False
 
+    def with_parameters(self, **values: Any) -> ReportConfig:
+        """This config with common ``parameters`` set (e.g. ``lang="zh"`` from ``tierlib report --lang``)."""
+        from dataclasses import replace
+
+        return replace(self, parameters={**self.parameters, **values})
+
 
 class _StringDates(yaml.SafeLoader):
     """YAML loader that keeps ``2024-12-01`` a string: notebooks take dates as ISO strings."""

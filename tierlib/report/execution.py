@@ -163,10 +163,12 @@ def _execute(job: NotebookJob, output: Path, parameters: dict[str, Any], tables:
     from nbclient.exceptions import CellTimeoutError
     from papermill.exceptions import PapermillExecutionError
 
+    from tierlib.papermill_engine import register
+
     try:
         with _without_papermill_inspector_warnings():
-            papermill.execute_notebook(
-                str(job.path), str(output), parameters=parameters, kernel_name="python3",
+            papermill.execute_notebook(  # the engine puts the Markdown in the `lang` parameter's language
+                str(job.path), str(output), parameters=parameters, kernel_name="python3", engine_name=register(),
                 language="python", kernel_manager_class=_kernel_manager_class({TABLES_ENV: str(tables)}),
                 cwd=str(job.path.parent), progress_bar=False, log_output=False, execution_timeout=timeout,
             )

@@ -207,6 +207,7 @@ def check_parameters(config: ReportConfig) -> list[NotebookJob]:
         common = {k: v for k, v in config.parameters.items() if k in (declared[path] or {})}
         own = dict(config.notebook_parameters.get(path.stem, {}))
         problems += _notebook_problems(path.name, declared[path], own, {**common, **own})
+        problems += _language_problems(path, {**common, **own})
         jobs.append(NotebookJob(path, path.stem, _absolute_data({**common, **own}, config.data_parameters)))
     if problems:
         raise ReportError("\n".join(problems))
@@ -242,6 +243,23 @@ def _notebook_problems(label: str, declared: dict[str, Parameter] | None, own: d
             problems.append(f"{label}: parameter '{name}'{about} must be {wanted} (notebook default "
                             f"{param.default}), got {_type_name(value)} {value!r}")
     return problems
+
+
+def _language_problems(path: Path, values: dict) -> list[str]:
+    """``lang`` must be a report language, and a notebook run in it needs its translation catalogue."""
+    from tierlib.report.translation import load_translations, translation_problems
+    from tierlib.terms import LANGS
+
+    lang = values.get("lang", "en")
+    if lang not in LANGS:
+        return [f"{path.name}: parameter 'lang' must be one of {', '.join(LANGS)}, got {lang!r}"]
+    if lang == "en":
+        return []
+    try:
+        translations = load_translations(path, lang)
+    except ValueError as exc:
+        return [str(exc)]
+    return translation_problems(_read_notebook(path), translations, f"{path.name} ({lang})")
 
 
 def _data_problems(config: ReportConfig) -> list[str]:

@@ -1,0 +1,187 @@
+"""中文 reports (issue 13 parts 2 and 3): translation catalogues, the `lang` parameter, display tables.
+
+Each report notebook is one file, written in English; its Chinese Markdown lives beside it in
+``<notebook>.zh.yaml`` keyed by cell id. These tests fail when a Markdown cell has no translation
+(or a translation names no cell), when a table column has no header in the terms catalogue, and
+when a zh page shows an English heading. The notebooks' real runs in both languages (every table
+header they show, no raw reprs) are in tests/test_notebooks.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import polars as pl
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from tierlib.display import display_table, header
+from tierlib.notebook import table
+from tierlib.report import ReportConfig, ReportError, check_parameters, declared_parameters, run_report
+from tierlib.report.translation import catalogue_path, load_translations, translate_notebook, translation_problems
+from tierlib.terms import terms
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _ids(paths):
+    return [p.stem for p in paths]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_every_markdown_cell_has_a_chinese_translation(path):
+    nb = nbformat.read(path, as_version=4)
+    translations = load_translations(path, "zh")
+    assert translation_problems(nb, translations, path.name) == []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        zh = translations[cell.id]
+        assert CJK.search(zh), f"{path.name} cell {cell.id!r}: the zh text has no Chinese"
+        # the same outline: headings of the same levels, in the same order
+        levels = [len(m) for m in re.findall(r"^(#+) ", cell.source, re.M)]
+        assert [len(m) for m in re.findall(r"^(#+) ", zh, re.M)] == levels, f"{path.name} cell {cell.id!r}"
+        for line in re.findall(r"^#+ .*$", zh, re.M):
+            assert CJK.search(line), f"{path.name} cell {cell.id!r}: heading {line!r} is not Chinese"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_every_notebook_takes_lang_and_has_meaningful_cell_ids(path):
+    nb = nbformat.read(path, as_version=4)
+    declared = declared_parameters(nb)
+    assert declared["lang"].default == '"en"'
+    ids = [c.id for c in nb.cells]
+    assert len(set(ids)) == len(ids)
+    random = [i for i in ids if re.fullmatch(r"[0-9a-f]{8}", i)]
+    assert not random, f"{path.name}: cells with random ids (a translation key must say what the cell is): {random}"
+
+
+def test_a_missing_or_stale_translation_is_refused_before_anything_runs(tmp_path):
+    nb = new_notebook(cells=[_parameters(), new_markdown_cell("# Title", id="intro"),
+                             new_markdown_cell("Text.", id="body")])
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    catalogue_path(path, "zh").write_text("intro: '# 标题'\nold: '旧的'\n", encoding="utf-8")
+    with pytest.raises(ReportError) as caught:
+        check_parameters(ReportConfig(notebooks=(path,), parameters={"lang": "zh"}))
+    assert "Markdown cell 'body' has no translation" in str(caught.value)
+    assert "translation 'old' names no Markdown cell" in str(caught.value)
+    with pytest.raises(ValueError, match="body"):
+        translate_notebook(nbformat.read(path, as_version=4), "zh", path)
+    # English needs no catalogue; another language is refused, naming the notebook
+    assert check_parameters(ReportConfig(notebooks=(path,), parameters={"lang": "en"}))
+    with pytest.raises(ReportError, match=r"demo.ipynb: parameter 'lang' must be one of en, zh, got 'fr'"):
+        check_parameters(ReportConfig(notebooks=(path,), parameters={"lang": "fr"}))
+    catalogue_path(path, "zh").unlink()
+    with pytest.raises(ReportError, match=r"demo.zh.yaml: cannot read the zh translation"):
+        check_parameters(ReportConfig(notebooks=(path,), parameters={"lang": "zh"}))
+
+
+def _parameters(source: str = 'lang = "en"  # report language'):
+    cell = new_code_cell(source, id="parameters")
+    cell.metadata["tags"] = ["parameters"]
+    return cell
+
+
+def test_a_zh_report_page_has_chinese_headings_only(tmp_path):
+    """`tierlib report --lang zh`: the page holds the catalogue's Markdown, not the notebook's English."""
+    from tierlib.cli import main
+
+    nb = new_notebook(cells=[new_markdown_cell("# Tier report\n\nEnglish text.", id="intro"), _parameters(),
+                             new_code_cell("from tierlib.notebook import table\nimport polars as pl\n"
+                                           "table(pl.DataFrame({'customers': [1596300], 'member_share': [0.25]}), "
+                                           "'members', lang)", id="table"),
+                             new_markdown_cell("## 1. Members", id="members-md")])
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    catalogue_path(path, "zh").write_text("intro: |\n  # 等级报告\n\n  中文说明。\nmembers-md: '## 1. 会员'\n",
+                                          encoding="utf-8")
+    config = tmp_path / "report.yaml"
+    config.write_text(f"notebooks: [{path}]\n", encoding="utf-8")
+    assert main(["report", "--config", str(config), "--out", str(tmp_path / "out"), "--lang", "zh"]) == 0
+    page = (tmp_path / "out" / "demo.html").read_text(encoding="utf-8")
+    headings = re.findall(r"<h[1-6][^>]*>(.*?)</h[1-6]>", page, re.S)
+    headings = [re.sub(r"<[^>]+>|¶", "", h).strip() for h in headings]
+    assert headings == ["等级报告", "1. 会员"]
+    assert "English text" not in page and "Tier report" not in page
+    assert all(s in page for s in ("客户数", "会员占比", "1,596,300", "25.0%"))
+    executed = nbformat.read(tmp_path / "out" / "demo.ipynb", as_version=4)
+    assert executed.metadata["papermill"]["parameters"]["lang"] == "zh"
+
+
+def test_papermill_engine_translates_the_markdown(tmp_path):
+    """`papermill --engine tierlib -p lang zh`: the same substitution without the report runner."""
+    nb = new_notebook(cells=[_parameters(), new_markdown_cell("# Title", id="intro")])
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    catalogue_path(path, "zh").write_text("intro: '# 标题'\n", encoding="utf-8")
+    code = ("import papermill; from tierlib.papermill_engine import register; "
+            f"papermill.execute_notebook({str(path)!r}, {str(tmp_path / 'out.ipynb')!r}, parameters={{'lang': 'zh'}}, "
+            "engine_name=register(), kernel_name='python3', language='python', progress_bar=False)")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert [c.source for c in out.cells if c.cell_type == "markdown"] == ["# 标题"]
+
+
+# --------------------------------------------------------------------------- display tables
+
+
+def test_display_tables_format_numbers_for_a_reader():
+    t = pl.DataFrame({"scheme": ["unicom_vip", "unicom_vip"], "tier": ["gold", "none"], "rank": [2, 0],
+                      "tier_label": ["gold 金卡", "none 非会员"], "customers": [1596300, 12],
+                      "share": [0.06125, None], "yearly_cost": [1596300.4, 10.0], "month": [dt.date(2024, 12, 1)] * 2,
+                      "assumed": [True, False]})
+    zh = display_table(t, "zh")
+    assert zh.df.columns == ["scheme", "tier_label", "customers", "share", "yearly_cost", "month", "assumed"]
+    html = zh._repr_html_()
+    for text in ("体系", "等级", "客户数", "占比", "年权益成本（元）", "月份", "假设值",  # headers
+                 "金卡", "非会员", "1,596,300", "6.1%", "¥1,596,300", "2024-12", "是", "否", "–"):
+        assert text in html, text
+    assert "gold 金卡" not in html and "1.5963e6" not in html and "1596300.4" not in html
+    assert 'style="overflow-x: auto' in html  # a wide table scrolls in its own box
+    en = display_table(t, "en")._repr_html_()
+    assert "gold 金卡" in en and "yearly benefit cost (yuan)" in en and "yes" in en
+
+
+def test_a_column_without_a_header_is_named():
+    with pytest.raises(KeyError, match=r"table column 'mystery' has no header.*tierlib/terms/tables.yaml"):
+        display_table(pl.DataFrame({"customers": [1], "mystery": [2]}), "zh")
+    with pytest.raises(KeyError, match="mystery"):
+        table(pl.DataFrame({"mystery": [2]}), "t", "en")
+
+
+def test_per_tier_columns_and_every_table_term_is_bilingual():
+    assert header("members_gold_change", "zh") == "gold会员数变化"
+    assert header("share_star5", "en") == "share star5"
+    table_terms = [k for k in terms() if k.startswith(("col.", "say.", "table."))]
+    assert len(table_terms) > 100
+
+
+def test_long_tables_scroll_downwards_too():
+    html = display_table(pl.DataFrame({"customers": list(range(100))}), "en")._repr_html_()
+    assert "max-height" in html and "overflow-y: auto" in html
+    assert "max-height" not in display_table(pl.DataFrame({"customers": [1]}), "en")._repr_html_()
+
+
+def test_threshold_search_reads_as_a_sentence():
+    from tierlib.reforms.search import ThresholdSearch
+
+    r = ThresholdSearch("thresholds.mobile.gold", "gold", 0.06, 312.0, 0.0612, 0.0598, 5, "bisection")
+    assert r._repr_markdown_().startswith("`thresholds.mobile.gold` = **312**: **6.1%** of the base")
+    assert "二分查找" in r.summary("zh")
+
+
+def test_run_report_rejects_a_language_before_anything_runs(tmp_path):
+    nb = new_notebook(cells=[_parameters()])
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(ReportError, match="'lang' must be one of"):
+        run_report(ReportConfig(notebooks=(path,), parameters={"lang": "de"}), out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
