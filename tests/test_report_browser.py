@@ -5,7 +5,7 @@ parameters); every page is opened in Debian's chromium through Playwright at 140
 every request but the page's own file aborted and recorded, and checked: no request left
 the page, no console error, every chart drawn by vega-embed with marks, hovering a mark of
 each chart shows the tooltip (with a tier and its Chinese label on each report), no axis
-label, title, legend or header text overlaps another (the text boxes read from the DOM,
+label, title, legend or header text overlaps another, every image and chart has its alt text (the text boxes read from the DOM,
 rotated labels as rotated boxes), and a zh page's headings are Chinese. The zh reports run
 when the notebooks declare the ``lang`` parameter; a page of every chart drawn with
 ``lang="zh"`` is checked the same way whatever the notebooks do.
@@ -41,6 +41,7 @@ SMALL = {"02_threshold_simulation": {"sweep_values": [250, 300, 350]},
          "03_churn_near_tier_drop": {"n_refit": 3, "n_boot": 50}}
 TIER = re.compile(r"\w+ [\u4e00-\u9fff]+")  # "star5 五星", "gold 金卡"
 CJK = re.compile(r"[\u4e00-\u9fff]")
+NBCONVERT_NO_ALT = "No description has been provided for this image"
 DATA_ID = re.compile(r"[a-z0-9_.\[\]=]+")  # a scheme id (facet headers) or a parameter path (the sweep's x axis)
 
 pytestmark = pytest.mark.skipif(real_browser.chromium() is None, reason="chromium is not installed (make browser)")
@@ -116,12 +117,35 @@ def _open(browser_, page: Path):
     return context, tab, requests, console
 
 
+def _hover(tab, target, name: str, missing: list) -> list[str]:
+    """Hover ``target`` (a mark); the tier labels its tooltip shows, or ``name`` noted in ``missing``."""
+    from playwright.sync_api import Error
+
+    try:
+        target.hover(force=True, timeout=5_000)
+        tip = tab.locator("#vg-tooltip-element.visible")
+        tip.wait_for(state="visible", timeout=2_000)
+        return TIER.findall(tip.inner_text())
+    except Error as exc:  # Playwright's TimeoutError among them: no mark to hover, or no tooltip
+        missing.append(f"{name}: {str(exc).splitlines()[0]}")
+        return []
+
+
 def _check_page(browser_, page: Path, lang: str, shot: Path | None) -> dict[str, list]:
     """Every check on one page: check name -> what it found wrong (empty lists when all is well)."""
     context, tab, requests, console = _open(browser_, page)
     found: dict[str, list] = {"requests": requests, "console errors": console, "charts without marks": [],
-                              "marks without tooltip": [], "overlapping text": [], "headings not in Chinese": []}
+                              "marks without tooltip": [], "overlapping text": [], "headings not in Chinese": [],
+                              "images without alt text": []}
     try:
+        for img in tab.locator("img").all():
+            alt = img.get_attribute("alt") or ""
+            if not alt.strip() or alt == NBCONVERT_NO_ALT:
+                found["images without alt text"].append((img.get_attribute("src") or "")[:40])
+        for fig in tab.locator("figure.tierlib-chart").all():  # the live chart says what its picture says
+            alt = fig.locator("img.tierlib-static").get_attribute("alt")
+            if fig.locator(".tierlib-view").get_attribute("aria-label") != alt or ". " not in alt:
+                found["images without alt text"].append(f"chart {fig.get_attribute('id')}: {alt!r}")
         figures = tab.locator("figure.tierlib-chart")
         tiers_seen = []
         for i in range(figures.count()):
@@ -133,17 +157,7 @@ def _check_page(browser_, page: Path, lang: str, shot: Path | None) -> dict[str,
                 continue
             target = fig.locator(", ".join(f".tierlib-view svg g.mark-{kind}.role-mark > path"
                                            for kind in ("rect", "symbol", "area"))).first
-            try:
-                target.hover(force=True, timeout=5_000)
-            except Exception:
-                found["marks without tooltip"].append(f"{name}: no bar, point or area to hover")
-                continue
-            tip = tab.locator("#vg-tooltip-element.visible")
-            try:
-                tip.wait_for(state="visible", timeout=2_000)
-                tiers_seen += TIER.findall(tip.inner_text())
-            except Exception:
-                found["marks without tooltip"].append(name)
+            tiers_seen += _hover(tab, target, name, found["marks without tooltip"])
             if i == 0 and shot is not None:
                 shot.parent.mkdir(parents=True, exist_ok=True)
                 tab.screenshot(path=str(shot))
@@ -196,3 +210,21 @@ def test_every_chart_in_a_real_browser(lang, tmp_path, chromium_browser):
             context.close()
         words = [t for t in titles + axes if not DATA_ID.fullmatch(t)]  # scheme ids and paths are data
         assert len(words) >= 14 and [t for t in words if not CJK.search(t)] == []
+
+
+def test_the_overlap_check_sees_overlapping_labels(tmp_path, chromium_browser):
+    """The check itself: long labels forced flat under narrow bars, their overlap not hidden, are found."""
+    import altair as alt
+
+    from tierlib.rendering import mimebundle
+
+    values = [{"tier": f"platinum{i} 白金卡会员", "n": i + 1} for i in range(6)]
+    chart = alt.Chart(alt.Data(values=values)).mark_bar().encode(
+        x=alt.X("tier:N", axis=alt.Axis(labelAngle=0, labelOverlap=False)), y="n:Q", tooltip=["tier:N"],
+    ).properties(width=alt.Step(20), title="overlap", description="overlap. labels drawn over each other")
+    cell = new_code_cell("chart")
+    cell.outputs = [new_output("display_data", data=mimebundle(chart.to_dict()))]
+    page = tmp_path / "overlap.html"
+    page.write_text(notebook_to_html(new_notebook(cells=[cell])), encoding="utf-8")
+    found = _check_page(chromium_browser, page, "en", None)
+    assert list(found) == ["overlapping text"] and len(found["overlapping text"]) >= 5, found

@@ -266,7 +266,7 @@ def sweep_curves(sweep: pl.DataFrame, *, baseline: float | None = None, path: st
                  alt.Tooltip("amount:Q", format=",.0f", title=_t("chart_amount", lang))])
     low_text = low_line.mark_text(align="left", dx=6, dy=-6, fontSize=11).encode(
         text=alt.Text("amount:Q", format=",.0f")).transform_filter(near_pick)
-    low_rule = alt.Chart().mark_rule(color="#333").encode(x="value:Q").transform_filter(near_pick)
+    low_rule = alt.Chart().mark_rule(color="#333").encode(x="value:Q", tooltip=[value_tip]).transform_filter(near_pick)
     bottom = alt.layer(low_line, low_text, low_rule, data=_data(low)).properties(width=420, height=110).facet(
         row=alt.Row("series:N", title=None, header=alt.Header(labelOrient="top", labelAnchor="start"))
     ).resolve_scale(y="independent")
