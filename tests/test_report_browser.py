@@ -10,7 +10,8 @@ rotated labels as rotated boxes), and a zh page's headings are Chinese. The zh r
 when the notebooks declare the ``lang`` parameter; a page of every chart drawn with
 ``lang="zh"`` is checked the same way whatever the notebooks do.
 
-The run leaves a screenshot of each report (1400 px wide, the first chart's tooltip shown) in
+The run leaves a screenshot of each report (1400 px wide, the tooltip of its first chart that names
+a tier shown) in
 docs/screenshots/, which the README shows.
 
 One test per language, so that each report is made once (on one xdist worker) and each
@@ -157,10 +158,11 @@ def _check_page(browser_, page: Path, lang: str, shot: Path | None) -> dict[str,
                 continue
             target = fig.locator(", ".join(f".tierlib-view svg g.mark-{kind}.role-mark > path"
                                            for kind in ("rect", "symbol", "area"))).first
-            tiers_seen += _hover(tab, target, name, found["marks without tooltip"])
-            if i == 0 and shot is not None:
+            tiers = _hover(tab, target, name, found["marks without tooltip"])
+            if shot is not None and tiers and not tiers_seen:  # the first chart whose tooltip names a tier
                 shot.parent.mkdir(parents=True, exist_ok=True)
                 tab.screenshot(path=str(shot))
+            tiers_seen += tiers
             tab.mouse.move(0, 0)
             overlaps = browser.overlapping_text(fig.evaluate(browser.GUIDE_TEXT_JS))
             found["overlapping text"] += [f"{name}: {a!r} / {b!r}" for a, b in overlaps]
