@@ -212,6 +212,7 @@ def test_the_notebook_renderer_carries_the_spec_a_picture_and_the_alt_text(resul
     from tierlib.rendering import VEGALITE_MIME, mimebundle
 
     spec = plots.cost_bars(results["compare"].cost, lang="zh").to_dict()
-    bundle = mimebundle(spec)
+    bundle, metadata = mimebundle(spec)
     assert bundle[VEGALITE_MIME] is spec and bundle["text/plain"] == spec["description"]
+    assert metadata[VEGALITE_MIME]["embed_options"]["renderer"] == "svg"
     assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"

@@ -52,6 +52,12 @@ def _lang_declared() -> bool:
     return all("lang" in declared_parameters(nb) for nb in NOTEBOOKS)
 
 
+def _display(bundle: tuple[dict, dict]):
+    """A display_data output of the renderer's (bundle, metadata)."""
+    data, metadata = bundle
+    return new_output("display_data", data=data, metadata=metadata)
+
+
 def _make_reports(folder: Path, lang: str) -> Path:
     cfg = folder / "report.yaml"
     params = {"panel": str(ROOT / "data" / "sample" / "panel.parquet"), "max_customers": 300}
@@ -85,7 +91,7 @@ def _chart_page(folder: Path, lang: str) -> Path:
     cells = [new_markdown_cell("# 图表" if lang == "zh" else "# Charts")]
     for chart in charts:
         cell = new_code_cell("chart")
-        cell.outputs = [new_output("display_data", data=mimebundle(chart.to_dict()))]
+        cell.outputs = [_display(mimebundle(chart.to_dict()))]
         cells.append(cell)
     page = folder / f"charts-{lang}.html"
     page.write_text(notebook_to_html(new_notebook(cells=cells), name=page.stem), encoding="utf-8")
@@ -225,8 +231,106 @@ def test_the_overlap_check_sees_overlapping_labels(tmp_path, chromium_browser):
         x=alt.X("tier:N", axis=alt.Axis(labelAngle=0, labelOverlap=False)), y="n:Q", tooltip=["tier:N"],
     ).properties(width=alt.Step(20), title="overlap", description="overlap. labels drawn over each other")
     cell = new_code_cell("chart")
-    cell.outputs = [new_output("display_data", data=mimebundle(chart.to_dict()))]
+    cell.outputs = [_display(mimebundle(chart.to_dict()))]
     page = tmp_path / "overlap.html"
     page.write_text(notebook_to_html(new_notebook(cells=[cell])), encoding="utf-8")
     found = _check_page(chromium_browser, page, "en", None)
     assert list(found) == ["overlapping text"] and len(found["overlapping text"]) >= 5, found
+
+
+def test_without_javascript_each_chart_shows_its_picture_and_alt_text(tmp_path, chromium_browser):
+    page = _chart_page(tmp_path, "zh")
+    context = chromium_browser.new_context(java_script_enabled=False, viewport={"width": WIDTH, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(page.resolve().as_uri(), wait_until="load")
+        pictures = tab.locator("figure.tierlib-chart img.tierlib-static")
+        assert pictures.count() == 7
+        for img in pictures.all():
+            assert img.is_visible() and img.evaluate("i => i.complete && i.naturalWidth > 100")
+            assert CJK.search(img.get_attribute("alt"))
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """A JupyterLab server on a free local port serving ``tmp_path``; its URL."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+         "--ServerApp.token=tierlib", f"--ServerApp.root_dir={tmp_path}", "--allow-root",
+         "--LabApp.news_url=", "--ServerApp.open_browser=False"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token=tierlib", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_charts_are_interactive_in_jupyterlab(tmp_path, jupyterlab, chromium_browser):
+    """A notebook's chart outputs (the renderer ``tierlib``) are drawn by JupyterLab's own Vega, offline."""
+    import tierlib
+    from tierlib import plots
+    from tierlib.compare import compare
+    from tierlib.rendering import mimebundle
+    from tierlib.synth import make_panel
+
+    panel, _ = make_panel(200, 13, seed=11)
+    c = compare(tierlib.rate(panel, ["telecom_star", "unicom_vip"]), panel)
+    cell = new_code_cell("plots.tier_bars(result.distribution)")
+    cell.outputs = [_display(mimebundle(plots.tier_bars(c.distribution, lang="zh").to_dict()))]
+    nbformat.write(new_notebook(cells=[cell]), tmp_path / "charts.ipynb")
+    outside: list[str] = []
+    chromium = chromium_browser.browser_type.launch(  # every host unresolvable but the local server
+        executable_path=real_browser.chromium(), headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+    try:
+        _lab_tooltip(chromium, jupyterlab, outside)
+    finally:
+        chromium.close()
+    assert outside == []
+
+
+def _lab_tooltip(chromium, jupyterlab: str, outside: list) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    context = chromium.new_context(viewport={"width": WIDTH, "height": 900})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith((jupyterlab, "data:", "blob:"))
+                  else (outside.append(r.request.url), r.abort()))
+    try:
+        tab = context.new_page()
+        tab.goto(f"{jupyterlab}/lab/tree/charts.ipynb?token=tierlib")
+        view = tab.locator(".jp-RenderedVegaCommon5 svg g.mark-rect.role-mark > path").first
+        view.wait_for(state="visible", timeout=60_000)
+        no_kernel = tab.locator(".jp-Dialog button.jp-mod-reject")  # "No Kernel", over the notebook
+        try:
+            no_kernel.wait_for(state="visible", timeout=20_000)
+            no_kernel.click()
+            tab.locator(".jp-Dialog").wait_for(state="detached", timeout=10_000)
+        except PlaywrightTimeout:  # a user setting that starts a kernel without asking
+            pass
+        assert tab.locator(".jp-OutputArea-output img").count() == 0  # the spec is drawn, not the picture
+        view.hover(force=True)
+        tip = tab.locator("#vg-tooltip-element.visible")
+        tip.wait_for(state="visible", timeout=5_000)
+        assert TIER.search(tip.inner_text()) and "星级" in tip.inner_text()
+    finally:
+        context.close()

@@ -87,7 +87,12 @@ def alt_text(spec: dict) -> str:
     return spec.get("description") or _plain(spec.get("title")) or "chart"
 
 
-def mimebundle(spec: dict, **metadata) -> dict:
-    """The Altair renderer ``tierlib``: the spec (interactive) and a PNG of it (static), with its alt text."""
+def mimebundle(spec: dict, **metadata) -> tuple[dict, dict]:
+    """The Altair renderer ``tierlib``: the spec (interactive) and a PNG of it (static), with its alt text.
+
+    Returns the bundle and its metadata: JupyterLab draws the spec as SVG (as the report pages
+    do: text stays text), without vega-embed's action menu.
+    """
     png = base64.b64encode(static_png(spec)).decode("ascii")
-    return {VEGALITE_MIME: spec, "image/png": png, "text/plain": alt_text(spec)}
+    return ({VEGALITE_MIME: spec, "image/png": png, "text/plain": alt_text(spec)},
+            {VEGALITE_MIME: {"embed_options": {"renderer": "svg", "actions": False}}})
