@@ -95,7 +95,8 @@ def _chart_page(folder: Path, lang: str) -> Path:
         cell.outputs = [_display(mimebundle(chart.to_dict()))]
         cells.append(cell)
     page = folder / f"charts-{lang}.html"
-    page.write_text(notebook_to_html(new_notebook(cells=cells), name=page.stem), encoding="utf-8")
+    notebook = new_notebook(cells=cells, metadata={"papermill": {"parameters": {"lang": lang}}})
+    page.write_text(notebook_to_html(notebook, name=page.stem), encoding="utf-8")
     return page
 
 
@@ -218,6 +219,8 @@ def test_every_chart_in_a_real_browser(lang, tmp_path, chromium_browser):
     context, tab, _, _ = _open(chromium_browser, page)
     try:
         titles = tab.locator(".tierlib-view svg g.role-title-text text").all_text_contents()
+        assert tab.locator("html").get_attribute("lang") == lang
+        assert tab.locator("nav.tierlib a").inner_text().endswith({"en": "report index", "zh": "报告目录"}[lang])
     finally:
         context.close()
     assert len([t for t in titles if not DATA_ID.fullmatch(t)]) >= 7  # the zh check above saw every chart's title

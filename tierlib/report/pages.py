@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tierlib.report.charts import BOOTSTRAP, embed_charts, own_scripts, vega_bundle
 from tierlib.report.config import one_line
+from tierlib.terms import LANGS, term
 from tierlib.report.parameters import _read_notebook
 
 if TYPE_CHECKING:
@@ -33,13 +34,24 @@ figure.tierlib-chart img.tierlib-static { max-width: none; }</style>
 {%- endblock extra_css -%}
 {%- block body_header -%}
 {{ super() }}
-<nav class="tierlib"><a href="index.html">&larr; report index</a></nav>
+<nav class="tierlib"><a href="index.html">&larr; {{ resources.tierlib_index }}</a></nav>
 {%- endblock body_header -%}
 {#- no widget state: widgets need their manager script, which would come from a CDN -#}
 {%- block footer -%}
 </html>
 {%- endblock footer -%}
 """
+
+
+def page_lang(notebook: Any) -> str:
+    """The language a notebook ran in: its papermill ``lang`` parameter, else ``en``.
+
+    >>> from nbformat.v4 import new_notebook
+    >>> page_lang(new_notebook(metadata={"papermill": {"parameters": {"lang": "zh"}}})), page_lang(new_notebook())
+    ('zh', 'en')
+    """
+    lang = ((notebook.get("metadata") or {}).get("papermill") or {}).get("parameters", {}).get("lang", "en")
+    return lang if lang in LANGS else "en"
 
 
 def notebook_to_html(notebook: Any, *, name: str = "notebook", folder: str | Path = ".") -> str:
@@ -63,8 +75,11 @@ def notebook_to_html(notebook: Any, *, name: str = "notebook", folder: str | Pat
         extra_loaders=[DictLoader({"tierlib_page.html.j2": _PAGE_TEMPLATE})],
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
     )
+    lang = page_lang(notebook)
+    exporter.language_code = lang
     notebook, charts = embed_charts(notebook)
-    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": name, "path": str(folder)}})
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": name, "path": str(folder)},
+                                                               "tierlib_index": term("page_report_index", lang)})
     if charts:
         end = body.rfind("</body>")
         scripts = f'<script id="tierlib-vega">{vega_bundle()}</script>\n<script>{BOOTSTRAP}</script>\n'
