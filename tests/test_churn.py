@@ -401,6 +401,10 @@ def test_churn_charts_speak_the_language_they_are_given_with_alt_text_and_toolti
             axes = re.findall(r'"title": "([^"]+)"', json.dumps(spec, ensure_ascii=False))
             assert axes and all(bool(cjk.search(t)) == (lang == "zh") for t in axes), axes
             assert '"tooltip"' in json.dumps(spec)
+    # too few leavers to estimate: the title says so, never "xnan (95% CI nan-nan)"
+    none = dataclasses.replace(effects[2.5], hazard_ratio=float("nan"), ci=(float("nan"), float("nan")))
+    title = charts.discontinuity(none).to_dict()["title"]
+    assert "nan" not in title and "too few leavers" in title
 
 
 @pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers

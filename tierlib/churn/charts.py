@@ -10,6 +10,7 @@ No chart embeds customer rows: :func:`risk_bands` aggregates the scored ledger t
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import altair as alt
 import polars as pl
@@ -154,7 +155,10 @@ def discontinuity(effect: DropEffect, *, lang: str = "en") -> alt.LayerChart:
     rule = alt.Chart(_values(pl.DataFrame({"x": [0.0]}))).mark_rule(strokeDash=[4, 4]).encode(
         x="x:Q", tooltip=[alt.Tooltip("x:Q", format="+.0%", title=score)])
     lo, hi = effect.ci
-    title = _t("chart_discontinuity_title", lang, hr=f"{effect.hazard_ratio:.2f}", level=f"{effect.level:.0%}",
-               lo=f"{lo:.2f}", hi=f"{hi:.2f}", bw=f"{effect.bandwidth:.0%}")
+    if math.isfinite(effect.hazard_ratio):
+        title = _t("chart_discontinuity_title", lang, hr=f"{effect.hazard_ratio:.2f}", level=f"{effect.level:.0%}",
+                   lo=f"{lo:.2f}", hi=f"{hi:.2f}", bw=f"{effect.bandwidth:.0%}")
+    else:  # too few leavers (DropEffect says why): no "xnan" in a title
+        title = _t("chart_discontinuity_title_none", lang, bw=f"{effect.bandwidth:.0%}")
     chart = (pts + lines + rule).properties(title=title, width=420, height=280)
     return _described(chart, title, "chart_discontinuity_alt", lang)
