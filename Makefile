@@ -1,11 +1,12 @@
 # Two commands on a fresh machine with only Python:  make report   and   make test
-# Each creates what it needs (virtual environment, packages, Debian's chromium for browser tests).
+# Each creates what it needs (virtual environment, packages, a CJK font for the charts, Debian's
+# chromium for browser tests).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: report test venv browser clean
+.PHONY: report test venv browser fonts clean
 
 venv: $(STAMP)
 
@@ -21,10 +22,17 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-report: $(STAMP)
+# A font with Chinese glyphs (Debian's WenQuanYi Micro Hei), found by fontconfig and registered
+# with vl-convert (tierlib/rendering.py): the charts' static pictures show 星级, not boxes.
+fonts:
+	@fc-list :lang=zh file 2>/dev/null | grep -q . || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq fonts-wqy-microhei fontconfig >/dev/null; }
+
+report: $(STAMP) fonts
 	$(BIN)/tierlib report --out reports/latest --overwrite
 
-test: $(STAMP) browser
+test: $(STAMP) browser fonts
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 # Removes the virtual environment only: report folders (reports/*/) may hold an analyst's

@@ -98,3 +98,51 @@ def count_color(pixels: np.ndarray, rgb: tuple[int, int, int], *, tolerance: int
     """How many pixels are within ``tolerance`` of ``rgb`` in every channel."""
     diff = np.abs(pixels[..., :3].astype(np.int16) - np.array(rgb, dtype=np.int16))
     return int((diff <= tolerance).all(axis=-1).sum())
+
+
+# --------------------------------------------------------------------------- Playwright checks (issue 13)
+
+#: The text of a chart's guides (axis labels and titles, legends, headers, titles), each as the
+#: four corners of its box on the screen (rotated labels stay rotated), hidden labels left out.
+GUIDE_TEXT_JS = """(fig) => {
+  const out = [];
+  fig.querySelectorAll(".tierlib-view svg g.mark-text:not(.role-mark) text").forEach((t) => {
+    if (!t.textContent.trim()) return;
+    for (let e = t; e && e.tagName.toLowerCase() !== "svg"; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.opacity === "0" || s.visibility === "hidden" || s.display === "none") return;
+    }
+    const b = t.getBBox(), m = t.getScreenCTM();
+    const pts = [[b.x, b.y], [b.x + b.width, b.y], [b.x + b.width, b.y + b.height], [b.x, b.y + b.height]]
+      .map(([x, y]) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f]);
+    out.push({text: t.textContent, role: t.parentElement.getAttribute("class"), pts: pts});
+  });
+  return out;
+}"""
+
+
+def boxes_overlap(p: list, q: list, *, margin: float = 1.0) -> bool:
+    """Whether two convex quadrilaterals overlap by more than ``margin`` pixels (separating axes).
+
+    >>> square = lambda x, y, s=10: [[x, y], [x + s, y], [x + s, y + s], [x, y + s]]
+    >>> boxes_overlap(square(0, 0), square(5, 5)), boxes_overlap(square(0, 0), square(10, 0))
+    (True, False)
+    """
+    import math
+
+    for poly in (p, q):
+        for i in range(len(poly)):
+            (x1, y1), (x2, y2) = poly[i], poly[(i + 1) % len(poly)]
+            nx, ny = y2 - y1, x1 - x2
+            norm = math.hypot(nx, ny) or 1.0
+            a = [(nx * x + ny * y) / norm for x, y in p]
+            b = [(nx * x + ny * y) / norm for x, y in q]
+            if max(a) - margin <= min(b) or max(b) - margin <= min(a):
+                return False
+    return True
+
+
+def overlapping_text(boxes: list[dict]) -> list[tuple[str, str]]:
+    """Pairs of guide texts (from :data:`GUIDE_TEXT_JS`) whose boxes overlap."""
+    return [(a["text"], b["text"]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if boxes_overlap(a["pts"], b["pts"])]

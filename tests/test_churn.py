@@ -384,6 +384,30 @@ def test_charts_are_built_from_small_tables_and_render(fit, effects):
 
 
 @pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
+def test_churn_charts_speak_the_language_they_are_given_with_alt_text_and_tooltips(fit, effects):
+    """Issue 13: lang="zh" puts every title and axis in Chinese; each chart says what it shows."""
+    import json
+    import re
+
+    from tierlib.churn import charts
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for lang in ("en", "zh"):
+        built = [charts.risk_bands(fit, months=12, lang=lang), charts.calibration_chart(fit, lang=lang),
+                 charts.expected_by_tier(expected_churn(fit), lang=lang), charts.discontinuity(effects[2.5], lang=lang)]
+        for chart in built:
+            spec = chart.to_dict()
+            assert spec["description"].startswith(spec["title"] + ". ")
+            axes = re.findall(r'"title": "([^"]+)"', json.dumps(spec, ensure_ascii=False))
+            assert axes and all(bool(cjk.search(t)) == (lang == "zh") for t in axes), axes
+            assert '"tooltip"' in json.dumps(spec)
+    # too few leavers to estimate: the title says so, never "xnan (95% CI nan-nan)"
+    none = dataclasses.replace(effects[2.5], hazard_ratio=float("nan"), ci=(float("nan"), float("nan")))
+    title = charts.discontinuity(none).to_dict()["title"]
+    assert "nan" not in title and "too few leavers" in title
+
+
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
 def test_churn_charts_order_tiers_from_the_table_and_share_the_chart_guard(fit):
     import tierlib.plots
     from tierlib.churn import charts

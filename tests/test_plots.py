@@ -3,7 +3,9 @@ customers (the builders aggregate first, so Altair's 5,000-row limit is never hi
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 
 import polars as pl
 import pytest
@@ -32,18 +34,18 @@ def results():
     }
 
 
-def _charts(r):
+def _charts(r, lang="en"):
     c = r["compare"]
     return {
-        "tier_bars": plots.tier_bars(c.distribution),
-        "cross_heatmap": plots.cross_heatmap(c.cross, "telecom_star", "unicom_vip"),
-        "cross_default_pair": plots.cross_heatmap(c.cross, value="row_share"),
-        "movers_heatmap": plots.movers_heatmap(r["simulate"].movers),
-        "sweep_curves": plots.sweep_curves(r["sweep"], baseline=4000, path="thresholds.star5"),
-        "tier_flows": plots.tier_flows(c.stability),
-        "tier_shares_over_time": plots.tier_shares_over_time(tier_shares(r["ledger"], "telecom_star")),
-        "tier_shares_of_a_ledger": plots.tier_shares_over_time(r["ledger"], "telecom_star"),
-        "cost_bars": plots.cost_bars(c.cost),
+        "tier_bars": plots.tier_bars(c.distribution, lang=lang),
+        "cross_heatmap": plots.cross_heatmap(c.cross, "telecom_star", "unicom_vip", lang=lang),
+        "cross_default_pair": plots.cross_heatmap(c.cross, value="row_share", lang=lang),
+        "movers_heatmap": plots.movers_heatmap(r["simulate"].movers, lang=lang),
+        "sweep_curves": plots.sweep_curves(r["sweep"], baseline=4000, path="thresholds.star5", lang=lang),
+        "tier_flows": plots.tier_flows(c.stability, lang=lang),
+        "tier_shares_over_time": plots.tier_shares_over_time(tier_shares(r["ledger"], "telecom_star"), lang=lang),
+        "tier_shares_of_a_ledger": plots.tier_shares_over_time(r["ledger"], "telecom_star", lang=lang),
+        "cost_bars": plots.cost_bars(c.cost, lang=lang),
     }
 
 
@@ -116,3 +118,101 @@ def test_customer_level_frames_are_aggregated_or_refused(results):
                                customers=pl.lit(1), revenue=pl.lit(0.0), move=pl.lit("same"))
     with pytest.raises(ValueError, match="aggregated tables"):
         plots.movers_heatmap(per_customer)
+
+
+# --------------------------------------------------------------------------- issue 13: interactive, in two languages
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _units(node, inherited=None):
+    """Every unit spec (one with a mark), with the encoding it inherits from its layer."""
+    inherited = dict(inherited or {})
+    if isinstance(node, dict):
+        enc = {**inherited, **(node.get("encoding") or {})}
+        if "mark" in node:
+            yield node, enc
+        for key in ("layer", "vconcat", "hconcat", "concat"):
+            for child in node.get(key, []):
+                yield from _units(child, enc if key == "layer" else None)
+        if isinstance(node.get("spec"), dict):
+            yield from _units(node["spec"])
+
+
+def _words(spec) -> list[str]:
+    """Every title, axis, legend, header and tooltip title of a spec (the words a reader sees)."""
+    found = []
+
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if isinstance(v, str) and (k in ("title", "subtitle") or (k == "name" and key == "bind")):
+                    found.append(v)
+                elif k in ("title", "subtitle") and isinstance(v, list):
+                    found.extend(x for x in v if isinstance(x, str))
+                if k not in ("data", "datasets", "values"):
+                    walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+
+    walk(spec)
+    return found
+
+
+def test_every_chart_has_its_alt_text_and_a_tooltip_on_every_mark(results):
+    for name, chart in _charts(results).items():
+        spec = chart.to_dict()
+        title = spec["title"]["text"] if isinstance(spec["title"], dict) else spec["title"]
+        assert spec["description"].startswith(f"{title}. ") and len(spec["description"]) > len(title) + 20, name
+        for unit, enc in _units(spec):
+            mark = unit["mark"]["type"] if isinstance(unit["mark"], dict) else unit["mark"]
+            assert "tooltip" in enc, f"{name}: a {mark} mark has no tooltip"
+
+
+def test_charts_speak_the_language_they_are_given(results):
+    c = results["compare"]
+    for name, chart in _charts(results, lang="zh").items():
+        spec = chart.to_dict()
+        words = [w for w in _words(spec) if not re.fullmatch(r"[a-z0-9_.\[\]=]+", w)]  # ids and paths are data
+        assert words and [w for w in words if not CJK.search(w)] == [], name
+        assert CJK.search(spec["description"]), name
+    assert plots.tier_bars(c.distribution).to_dict()["title"] == "Tier distribution: share of customers and of revenue by tier"
+    with pytest.raises(ValueError, match="lang 'fr'"):
+        plots.cost_bars(c.cost, lang="fr")
+
+
+def test_selections_pick_a_scheme_or_a_tier_and_the_sweep_has_a_slider(results):
+    c = results["compare"]
+    flows = json.dumps(plots.tier_flows(c.stability).to_dict())
+    assert '"bind": "legend"' in flows and '"fields": ["scheme"]' in flows
+    shares = json.dumps(plots.tier_shares_over_time(tier_shares(results["ledger"], "telecom_star")).to_dict())
+    assert '"fields": ["tier_label"]' in shares
+    spec = plots.sweep_curves(results["sweep"], baseline=4000, path="thresholds.star5").to_dict()
+    (slider,) = [p for p in spec["params"] if p["name"] == "picked_value"]
+    assert slider["value"] == 4000 and slider["bind"] == {
+        "input": "range", "min": 3000.0, "max": 4500.0, "step": 500.0, "name": "pick a value of thresholds.star5: "}
+
+
+def test_static_picture_draws_chinese_glyphs_not_boxes():
+    """The PNG fallback is drawn with a registered CJK font: two different Chinese titles give two
+    different pictures (without the font both would be the same row of boxes)."""
+    import altair as alt
+
+    from tierlib.rendering import cjk_font_dirs, static_png
+
+    assert cjk_font_dirs(), "no CJK font installed (make fonts)"
+    def png(title):
+        return static_png(alt.Chart(alt.Data(values=[{"a": 1}])).mark_bar().encode(y="a:Q")
+                          .properties(title=title).to_dict())
+    assert png("星级") != png("保级") and png("星级") == png("星级")
+
+
+def test_the_notebook_renderer_carries_the_spec_a_picture_and_the_alt_text(results):
+    from tierlib.rendering import VEGALITE_MIME, mimebundle
+
+    spec = plots.cost_bars(results["compare"].cost, lang="zh").to_dict()
+    bundle, metadata = mimebundle(spec)
+    assert bundle[VEGALITE_MIME] is spec and bundle["text/plain"] == spec["description"]
+    assert metadata[VEGALITE_MIME]["embed_options"]["renderer"] == "svg"
+    assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"

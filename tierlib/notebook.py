@@ -66,9 +66,11 @@ def show(df, lang: str = "en", *, note: str | None = None):
 def setup_notebook() -> None:
     """Set up a notebook's display for offline reports; call it in the notebook's first cell.
 
-    Altair charts render to SVG in the kernel (vl-convert; no script, no CDN), in JupyterLab
-    and in the report pages alike (no tooltips or zoom: a report page is a printout). Polars
-    tables show 20 rows, 30 columns and strings up to 60 characters.
+    Altair charts render with the renderer ``tierlib`` (:func:`tierlib.rendering.mimebundle`):
+    the Vega-Lite spec, which JupyterLab draws interactively with its own Vega (tooltips,
+    legend selections, sliders; nothing fetched) and a report page with the Vega bundle it
+    embeds once, and a PNG drawn by vl-convert with a CJK font, for readers without
+    JavaScript. Polars tables show 20 rows, 30 columns and strings up to 60 characters.
 
     Examples
     --------
@@ -77,13 +79,16 @@ def setup_notebook() -> None:
     >>> with pl.Config():
     ...     setup_notebook()
     ...     alt.renderers.active
-    'svg'
+    'tierlib'
     >>> _ = alt.renderers.enable(before)
     """
     import altair as alt
     import polars as pl
 
-    alt.renderers.enable("svg")
+    from tierlib.rendering import mimebundle
+
+    alt.renderers.register("tierlib", mimebundle)
+    alt.renderers.enable("tierlib")
     pl.Config.set_tbl_rows(20)
     pl.Config.set_tbl_cols(30)
     pl.Config.set_fmt_str_lengths(60)

@@ -1,12 +1,19 @@
-"""Pages: an executed notebook as one offline HTML page, and the check that it fetches nothing."""
+"""Pages: an executed notebook as one offline HTML page, and the check that it fetches nothing.
+
+Charts are interactive on the page (:mod:`tierlib.report.charts`): the page embeds Vega,
+Vega-Lite and vega-embed once, and the pre-check trusts those two scripts of tierlib's own.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tierlib.report.charts import BOOTSTRAP, embed_charts, own_scripts, vega_bundle
 from tierlib.report.config import one_line
+from tierlib.terms import LANGS, term
 from tierlib.report.parameters import _read_notebook
 
 if TYPE_CHECKING:
@@ -20,11 +27,14 @@ _PAGE_TEMPLATE = """\
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}
-<style>main { max-width: 1100px; margin: 0 auto; } nav.tierlib { padding: 8px 20px; font: 14px sans-serif; }</style>
+<style>main { max-width: 1100px; margin: 0 auto; } nav.tierlib { padding: 8px 20px; font: 14px sans-serif; }
+figure.tierlib-chart { margin: 0; max-width: 100%; overflow-x: auto; }
+figure.tierlib-chart.tierlib-live img.tierlib-static { display: none; }
+figure.tierlib-chart img.tierlib-static { max-width: none; }</style>
 {%- endblock extra_css -%}
 {%- block body_header -%}
 {{ super() }}
-<nav class="tierlib"><a href="index.html">&larr; report index</a></nav>
+<nav class="tierlib"><a href="index.html">&larr; {{ resources.tierlib_index }}</a></nav>
 {%- endblock body_header -%}
 {#- no widget state: widgets need their manager script, which would come from a CDN -#}
 {%- block footer -%}
@@ -33,11 +43,22 @@ _PAGE_TEMPLATE = """\
 """
 
 
+def page_lang(notebook: Any) -> str:
+    """The language a notebook ran in: its papermill ``lang`` parameter, else ``en``.
+
+    >>> from nbformat.v4 import new_notebook
+    >>> page_lang(new_notebook(metadata={"papermill": {"parameters": {"lang": "zh"}}})), page_lang(new_notebook())
+    ('zh', 'en')
+    """
+    lang = ((notebook.get("metadata") or {}).get("papermill") or {}).get("parameters", {}).get("lang", "en")
+    return lang if lang in LANGS else "en"
+
+
 def notebook_to_html(notebook: Any, *, name: str = "notebook", folder: str | Path = ".") -> str:
     """An executed notebook as one self-contained HTML page: no code, no prompts, no CDN.
 
     ``folder`` is where images referenced by the notebook's Markdown are looked up (they
-    are embedded).
+    are embedded). A page with charts carries the Vega bundle once (:func:`vega_bundle`).
 
     Examples
     --------
@@ -54,7 +75,15 @@ def notebook_to_html(notebook: Any, *, name: str = "notebook", folder: str | Pat
         extra_loaders=[DictLoader({"tierlib_page.html.j2": _PAGE_TEMPLATE})],
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
     )
-    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": name, "path": str(folder)}})
+    lang = page_lang(notebook)
+    exporter.language_code = lang
+    notebook, charts = embed_charts(notebook)
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": name, "path": str(folder)},
+                                                               "tierlib_index": term("page_report_index", lang)})
+    if charts:
+        end = body.rfind("</body>")
+        scripts = f'<script id="tierlib-vega">{vega_bundle()}</script>\n<script>{BOOTSTRAP}</script>\n'
+        body = body[:end] + scripts + body[end:]
     return body
 
 
@@ -142,6 +171,20 @@ def _needs_network(url: str) -> bool:
         if depth < 0:
             return True
     return False
+
+
+#: Schemes a chart spec's URL is fetched with (a text such as ``below: drops`` is no URL).
+_FETCH_SCHEMES = {"http", "https", "ftp", "file", "ws", "wss"}
+
+
+def _fetchable(text: str) -> bool:
+    r"""Whether a string of a JSON data block is a URL a chart would fetch from outside the page.
+
+    >>> [_fetchable(t) for t in ("https://x.cn/a.csv", "//x.cn/a", "below: drops", "a.csv", "HTTP:\\x")]
+    [True, True, False, False, True]
+    """
+    url = _normalise(text)
+    return _needs_network(url) and (_scheme(url) in _FETCH_SCHEMES or url.replace("\\", "/").startswith("//"))
 
 
 def _srcset_urls(value: str) -> list[str]:
@@ -293,7 +336,8 @@ class _RemoteFinder(HTMLParser):
         if tag in ("style", "script"):
             self._raw, self._text = tag, []
             if tag == "script" and "src" not in named:
-                self._raw = "inline script"
+                data_block = named.get("type", "").strip().lower() == "application/json"
+                self._raw = "data block" if data_block else "inline script"
 
     def _document(self, url: str) -> None:
         text = _data_document(url)
@@ -314,7 +358,11 @@ class _RemoteFinder(HTMLParser):
             for url in _css("".join(self._text)):
                 self._url(url)
         elif self._raw == "inline script" and tag == "script":
-            self._script("".join(self._text), "<script> (inline)")
+            code = "".join(self._text)
+            if hashlib.sha256(code.encode("utf-8")).hexdigest() not in own_scripts():
+                self._script(code, "<script> (inline)")
+        elif self._raw == "data block" and tag == "script":  # never run; a chart spec in it may name a URL
+            self.found += [s for s in _script_strings("".join(self._text)) if _fetchable(s)]
         if tag in ("style", "script"):
             self._raw = None
 
@@ -326,8 +374,10 @@ def find_remote_resources(page: str) -> list[str]:
     ``imagesrcset`` candidates, ``data``, ``poster``, ``action``, SVG ``href``/``xlink:href``,
     ``<meta http-equiv=refresh>``, ``srcdoc`` and ``data:`` documents in frames), every URL in
     CSS (``<style>``, ``style=``, ``url()`` in SVG attributes, ``image-set()``, ``@import``) and
-    every script (a URL string in it, or the script itself: a page runs none). Only ``data:``,
-    ``blob:``, ``#fragments`` and files beside the page are its own.
+    every script (a URL string in it, or the script itself: a page runs none but tierlib's own,
+    the Vega bundle and the bootstrap that draws the charts, known by their SHA-256), and every
+    URL in a JSON data block (a chart spec). Only ``data:``, ``blob:``, ``#fragments`` and files
+    beside the page are its own.
 
     Examples
     --------
@@ -337,6 +387,8 @@ def find_remote_resources(page: str) -> list[str]:
     ['ht\ttps://x.cn/a.png', '//x.cn/b.png']
     >>> find_remote_resources('<a href="https://www.10010.com">Unicom</a><img src="data:image/png;base64,AA">')
     []
+    >>> find_remote_resources('<script type="application/json">{"data": {"url": "https://x.cn/a.csv"}}</script>')
+    ['https://x.cn/a.csv']
     """
     finder = _RemoteFinder()
     finder.feed(page)
