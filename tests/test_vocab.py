@@ -12,7 +12,8 @@ from polars.testing import assert_frame_equal
 
 import tierlib
 from tierlib.engine import LEDGER
-from tierlib.params import SchemeError, load_scheme
+from tierlib.params import SchemeError
+from tierlib.schemefiles import load_scheme
 from tierlib.paths import sample_panel
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -226,7 +226,7 @@ def ladder_bounds(s, path: str, as_of: dt.date) -> tuple[float, float]:
     """The range a tier-keyed threshold may take at ``as_of`` and keep the ladder in order:
     from the tier below's value (0 at the bottom) to the tier above's (infinity at the top).
 
-    >>> from tierlib.params import load_scheme
+    >>> from tierlib.schemefiles import load_scheme
     >>> ladder_bounds(load_scheme("unicom_vip"), "thresholds.mobile.gold", dt.date(2025, 1, 1))
     (150, 450)
     """

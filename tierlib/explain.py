@@ -10,7 +10,8 @@ import polars as pl
 from tierlib.engine import LEDGER
 from tierlib.months import as_month
 from tierlib.panel import validate
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
+from tierlib.schemefiles import load_scheme
 
 __all__ = ["explain", "Explanation"]
 

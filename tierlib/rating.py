@@ -14,7 +14,8 @@ import polars as pl
 
 from tierlib import engine
 from tierlib.panel import of_carrier, validate
-from tierlib.params import Param, Scheme, load_scheme
+from tierlib.params import Param, Scheme
+from tierlib.schemefiles import load_scheme
 
 __all__ = ["rate"]
 
@@ -28,7 +29,8 @@ def _resolve_schemes(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
     with the same id, a reform not renamed) is a :class:`SchemeError` naming the key, since its
     rows would be counted twice under one ``scheme`` label.
     """
-    from tierlib.params import SchemeError, schemes
+    from tierlib.params import SchemeError
+    from tierlib.schemefiles import schemes
 
     given = [scheme] if isinstance(scheme, (str, Path, Scheme)) else list(scheme)
     items: list[SchemeLike] = []

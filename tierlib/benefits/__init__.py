@@ -33,7 +33,8 @@ import yaml
 
 from tierlib.cardtext import catalogue_card
 from tierlib.dated import Param, SchemeError, flatten
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
+from tierlib.schemefiles import load_scheme
 
 __all__ = ["Entitlement", "Catalogue", "load_catalogue", "catalogues_for", "CATALOGUE_DIR"]
 

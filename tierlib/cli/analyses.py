@@ -57,7 +57,7 @@ def own_customers(panel: pl.DataFrame, scheme: str, a: argparse.Namespace) -> pl
     import sys
 
     from tierlib.panel import of_carrier
-    from tierlib.params import load_scheme
+    from tierlib.schemefiles import load_scheme
 
     if a.all_carriers or "carrier" not in panel.columns:
         return panel

@@ -16,7 +16,8 @@ from tierlib import engine
 from tierlib.benefits import Catalogue
 from tierlib.months import as_month
 from tierlib.panel import validate
-from tierlib.params import Scheme, load_scheme  # noqa: F401  (doctests)
+from tierlib.params import Scheme  # noqa: F401  (doctests)
+from tierlib.schemefiles import load_scheme
 from tierlib.rating import _rate_validated
 
 __all__ = ["Frame"]  # _prepare_panel and _rate_at: private to the reforms package

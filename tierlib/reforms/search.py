@@ -16,7 +16,8 @@ import polars as pl
 from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.domains import ladder_bounds
 from tierlib.ledger import customer_money
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
+from tierlib.schemefiles import load_scheme
 from tierlib.reforms.rated import Frame, _cost, _prepare_panel, _rate_at
 from tierlib.terms import term
 

@@ -36,7 +36,8 @@ from tierlib.churn.fit import ChurnFit
 from tierlib.churn.reform import ASSUMPTIONS as COST_ASSUMPTIONS
 from tierlib.churn.reform import member_churn_rate, reform_churn_cost
 from tierlib.ledger import customer_money
-from tierlib.params import Scheme, SchemeError, load_scheme
+from tierlib.params import Scheme, SchemeError
+from tierlib.schemefiles import load_scheme
 from tierlib.progress import Progress, report
 from tierlib.rating import rate
 from tierlib.reforms.rated import Frame, _prepare_panel, _rate_at

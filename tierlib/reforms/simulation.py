@@ -17,7 +17,8 @@ import polars as pl
 
 from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.ledger import customer_money
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
+from tierlib.schemefiles import load_scheme
 from tierlib.reforms.rated import Frame, _members, _prepare_panel, _rate_at
 from tierlib.reforms.reform import ReformLike, apply_reform, reform_warnings
 from tierlib.revenue import Revenue
