@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import pickle
+import re
+import string
+from pathlib import Path
+
 import pytest
 
-from tierlib.terms import LANGS, term, terms
+from tierlib.terms import LANGS, Said, said, say, term, terms
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_term_has_every_language_and_chinese_text_is_chinese():
@@ -12,7 +19,44 @@ def test_every_term_has_every_language_and_chinese_text_is_chinese():
     assert catalogue, "the catalogue is empty"
     for key, texts in catalogue.items():
         assert set(texts) == set(LANGS), key
-        assert any("\u4e00" <= ch <= "\u9fff" for ch in texts["zh"]), f"{key}: zh text {texts['zh']!r} has no Chinese"
+        # ideographs, or CJK punctuation for a term that is punctuation only (say.stop: 。)
+        assert any("\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" for ch in texts["zh"]), \
+            f"{key}: zh text {texts['zh']!r} has no Chinese"
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_the_chinese_text_of_a_term_names_no_field_the_english_lacks():
+    """A zh text naming another field than the en one would fail only in a Chinese report. (A zh
+    text may leave out an English-only field: say.note_no_benefits omits the file's English
+    description and says what it means instead.)"""
+    for key, texts in terms().items():
+        assert _fields(texts["zh"]) <= _fields(texts["en"]), key
+
+
+def test_every_term_the_code_and_notebooks_name_is_catalogued():
+    """term("k"), say("k"), tooltip/label keys written literally in tierlib/ and notebooks/."""
+    used = set()
+    files = [*(ROOT / "tierlib").rglob("*.py"), *(ROOT / "notebooks").glob("*.ipynb")]
+    for path in files:
+        text = path.read_text(encoding="utf-8").replace('\\"', '"')
+        used |= {(m, path.name) for m in re.findall(r"\b(?:term|say)\(\s*f?[\"']([a-z_]+(?:\.[a-z_]+)+)[\"']", text)}
+    missing = sorted(f"{key} ({where})" for key, where in used if key not in terms())
+    assert len(used) > 80 and not missing, missing
+
+
+def test_a_said_sentence_is_its_english_text_and_says_itself_in_chinese():
+    w = say("warn.drop_untrusted", reason=say("warn.few_leavers", below=29, above=12, min=100))
+    assert isinstance(w, str) and w.startswith("drop effect not to be trusted: only 29 leavers below and 12 above")
+    assert said(w, "zh") == ("降级效应估计不可信：带宽内门槛下方仅有 29 位流失客户、上方 12 位（每侧少于文档规定的最低 "
+                             "100 位，假设值）：估计不可靠；请使用更多客户或更多月份")
+    assert said(w, "en") == w and said("plain", "zh") == "plain"
+    back = pickle.loads(pickle.dumps(w))  # results are pickled (multiprocessing, caches)
+    assert isinstance(back, Said) and back == w and said(back, "zh") == said(w, "zh")
+    with pytest.raises(ValueError, match="'fr'"):
+        said(w, "fr")
 
 
 def test_an_unknown_term_or_language_is_named():

@@ -21,7 +21,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tierlib.display import display_table, header
-from tierlib.notebook import table
+from tierlib.notebook import show, table
 from tierlib.report import ReportConfig, ReportError, check_parameters, declared_parameters, run_report
 from tierlib.report.translation import catalogue_path, load_translations, translate_notebook, translation_problems
 from tierlib.terms import terms
@@ -114,6 +114,10 @@ def test_a_zh_report_page_has_chinese_headings_only(tmp_path):
     assert all(s in page for s in ("客户数", "会员占比", "1,596,300", "25.0%"))
     executed = nbformat.read(tmp_path / "out" / "demo.ipynb", as_version=4)
     assert executed.metadata["papermill"]["parameters"]["lang"] == "zh"
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="zh">' in index and "<h1>tierlib 报告 out</h1>" in index
+    assert all(s in index for s in ("全部笔记本已运行。", "<th>笔记本</th>", "<th>关键表（Excel、CSV）</th>", "成功"))
+    assert not re.search(r"<t[hd]>(Notebook|Status|ok)</t[hd]>|All notebooks ran", index)
 
 
 def test_papermill_engine_translates_the_markdown(tmp_path):
@@ -150,11 +154,17 @@ def test_display_tables_format_numbers_for_a_reader():
     assert "gold 金卡" in en and "yearly benefit cost (yuan)" in en and "yes" in en
 
 
-def test_a_column_without_a_header_is_named():
-    with pytest.raises(KeyError, match=r"table column 'mystery' has no header.*tierlib/terms/tables.yaml"):
+def test_a_column_without_a_header_is_named_in_chinese_and_keeps_its_name_in_english():
+    with pytest.raises(KeyError, match=r"table column 'mystery' has no zh header: pass headers=.*tierlib/terms/tables.yaml"):
         display_table(pl.DataFrame({"customers": [1], "mystery": [2]}), "zh")
     with pytest.raises(KeyError, match="mystery"):
-        table(pl.DataFrame({"mystery": [2]}), "t", "en")
+        table(pl.DataFrame({"mystery": [2]}), "t", "zh")
+    # an analyst's own table in English reads with its own column names (the report's key-table
+    # fixture has a column `yuan`); in Chinese it takes the headers given
+    en = table(pl.DataFrame({"mystery": [2], "customers": [3]}), "t", "en")._repr_html_()
+    assert ">mystery<" in en and ">customers<" in en
+    zh = show(pl.DataFrame({"mystery": [2], "customers": [3]}), "zh", headers={"mystery": "神秘列"})._repr_html_()
+    assert "神秘列" in zh and "客户数" in zh and ">mystery<" not in zh
 
 
 def test_per_tier_columns_and_every_table_term_is_bilingual():

@@ -4,7 +4,8 @@
 which notebooks and report pages show as HTML:
 
 - headers from the terms catalogue (``tierlib/terms/tables.yaml``, shared words in
-  ``common.yaml``): a column with no term is a KeyError naming it, never a raw column name in
+  ``common.yaml``) or the ``headers`` given for an analyst's own columns; a column with neither
+  keeps its name in English and is a KeyError naming it in Chinese, never a raw column name in
   a Chinese report;
 - counts with thousands separators, shares as percentages, money in yuan (``¥1,596,300``),
   months as ``2024-12``, true/false as yes/no (是/否), missing values as ``–``;
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from tierlib.terms import check_lang, term, terms
 
@@ -46,16 +47,23 @@ _MONEY = re.compile(r"(^|_)(revenue|cost|net_value|saved|yuan|loss)($|_)")
 SCROLL_ROWS = 25
 
 
-def header(column: str, lang: str = "en") -> str:
-    """The header of ``column`` in ``lang``; a KeyError naming the column when it has no term.
+def header(column: str, lang: str = "en", headers: Mapping[str, str] | None = None) -> str:
+    """The header of ``column`` in ``lang``.
 
-    The term ``col.<column>`` of ``tierlib/terms/tables.yaml``, else the shared word ``<column>``
-    (``common.yaml``); a per-tier column (``members_gold``, ``members_gold_change``,
-    ``share_gold``) takes its pattern's term with the tier's code in it.
+    ``headers[column]`` when given (an analyst's own columns), else the term ``col.<column>`` of
+    ``tierlib/terms/tables.yaml``, else the shared word ``<column>`` (``common.yaml``); a
+    per-tier column (``members_gold``, ``members_gold_change``, ``share_gold``) takes its
+    pattern's term with the tier's code in it. A column with none of these is headed by its
+    own name in English; in another language it is a KeyError naming the column (the page
+    would otherwise hold an English word).
 
     >>> header("member_share", "zh"), header("members_gold", "zh"), header("share_gold", "en")
     ('会员占比', 'gold会员数', 'share gold')
+    >>> header("yuan", "en"), header("yuan", "zh", {"yuan": "金额（元）"})
+    ('yuan', '金额（元）')
     """
+    if headers and column in headers:
+        return str(headers[column])
     catalogue = terms()
     for key in (f"col.{column}", column):
         if key in catalogue:
@@ -64,8 +72,10 @@ def header(column: str, lang: str = "en") -> str:
         m = pattern.match(column)
         if m:
             return term(key, lang).format(tier=m.group("tier"))
-    raise KeyError(f"table column {column!r} has no header in the terms catalogue: add "
-                   f"'col.{column}: {{en: ..., zh: ...}}' to tierlib/terms/tables.yaml")
+    if lang == "en":
+        return column
+    raise KeyError(f"table column {column!r} has no {lang} header: pass headers={{{column!r}: ...}} "
+                   f"to table()/show(), or add 'col.{column}: {{en: ..., zh: ...}}' to tierlib/terms/tables.yaml")
 
 
 _PER_TIER = ((re.compile(r"^members_(?P<tier>\w+)_change$"), "col.members_of_tier_change"),
@@ -106,10 +116,11 @@ class DisplayTable:
     lang: str = "en"
     title: str | None = None
     note: str | None = None
+    headers: Mapping[str, str] | None = None
 
     def gt(self) -> Any:
         """The great_tables ``GT`` of the table (headers, formats)."""
-        return _gt(self.df, self.lang, self.title, self.note)
+        return _gt(self.df, self.lang, self.title, self.note, self.headers)
 
     def _repr_html_(self) -> str:
         long = self.df.height > SCROLL_ROWS
@@ -120,8 +131,12 @@ class DisplayTable:
         return repr(self.df)
 
 
-def display_table(df: Any, lang: str = "en", *, title: str | None = None, note: str | None = None) -> DisplayTable:
-    """``df`` (a polars DataFrame) as a report table in ``lang``; see the module docstring."""
+def display_table(df: Any, lang: str = "en", *, title: str | None = None, note: str | None = None,
+                  headers: Mapping[str, str] | None = None) -> DisplayTable:
+    """``df`` (a polars DataFrame) as a report table in ``lang``; see the module docstring.
+
+    ``headers`` maps columns to their header in ``lang`` (for columns the catalogue does not know).
+    """
     import polars as pl
 
     if not isinstance(df, pl.DataFrame):
@@ -129,8 +144,8 @@ def display_table(df: Any, lang: str = "en", *, title: str | None = None, note: 
     check_lang(lang)
     shown = _shown(df, lang)
     for column in shown.columns:
-        header(column, lang)  # every header known before anything is drawn
-    return DisplayTable(shown, lang, title, note)
+        header(column, lang, headers)  # every header known before anything is drawn
+    return DisplayTable(shown, lang, title, note, dict(headers) if headers else None)
 
 
 def _shown(df: Any, lang: str) -> Any:
@@ -152,7 +167,7 @@ def _shown(df: Any, lang: str) -> Any:
     return out
 
 
-def _gt(df: Any, lang: str, title: str | None, note: str | None) -> Any:
+def _gt(df: Any, lang: str, title: str | None, note: str | None, headers: Mapping[str, str] | None) -> Any:
     import polars as pl
     from great_tables import GT
 
@@ -163,7 +178,7 @@ def _gt(df: Any, lang: str, title: str | None, note: str | None) -> Any:
           for c in months],
         *[pl.col(c).replace_strict({True: term("table.yes", lang), False: term("table.no", lang)}, return_dtype=pl.String)
           for c in bools])
-    table = GT(data).cols_label(**{c: header(c, lang) for c in df.columns}) if df.width else GT(data)
+    table = GT(data).cols_label(**{c: header(c, lang, headers) for c in df.columns}) if df.width else GT(data)
     for column in df.columns:
         kind = column_format(column, df.schema[column])
         if kind == "percent":

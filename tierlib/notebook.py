@@ -16,12 +16,13 @@ __all__ = ["TABLES_ENV", "setup_notebook", "show", "table"]
 TABLES_ENV = "TIERLIB_REPORT_TABLES"
 
 
-def table(df, name: str, lang: str = "en", *, note: str | None = None):
+def table(df, name: str, lang: str = "en", *, note: str | None = None, headers: dict | None = None):
     """One of the notebook's key tables: shown formatted, in ``lang``, and kept for the workbook.
 
     Returns a :class:`tierlib.display.DisplayTable` (a cell's last line ``table(df, "...", lang)``
     shows it): headers in the report's language, thousands separators, percentages, yuan, tier
-    labels, in a box that scrolls when wider than the page; ``note`` is printed under it. Under
+    labels, in a box that scrolls when wider than the page; ``note`` is printed under it;
+    ``headers`` gives the header of a column the terms catalogue does not know. Under
     ``tierlib report`` (environment variable :data:`TABLES_ENV` set) ``df`` itself, with its
     full values and column names, is also written to that folder, numbered in call order, for
     the run to publish as a sheet ``name`` of the Excel workbook and a CSV file.
@@ -47,7 +48,7 @@ def table(df, name: str, lang: str = "en", *, note: str | None = None):
 
     if not isinstance(df, pl.DataFrame):
         raise TypeError(f"table {name!r}: a polars DataFrame is expected, not {type(df).__name__}")
-    shown = display_table(df, lang, note=note)  # an unknown header fails before anything is written
+    shown = display_table(df, lang, note=note, headers=headers)  # an unknown header fails before anything is written
     folder = os.environ.get(TABLES_ENV)
     if folder:
         d = Path(folder)
@@ -56,11 +57,11 @@ def table(df, name: str, lang: str = "en", *, note: str | None = None):
     return shown
 
 
-def show(df, lang: str = "en", *, note: str | None = None):
+def show(df, lang: str = "en", *, note: str | None = None, headers: dict | None = None):
     """``df`` shown like :func:`table` (formatted, in ``lang``) but not kept for the workbook."""
     from tierlib.display import display_table
 
-    return display_table(df, lang, note=note)
+    return display_table(df, lang, note=note, headers=headers)
 
 
 def setup_notebook() -> None:

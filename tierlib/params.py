@@ -238,9 +238,12 @@ class Scheme:
     def assumptions(self) -> list[Param]:
         return [p for p in self.params.values() if p.assumed]
 
-    def card(self) -> str:
-        """A readable card: ladder, parameters with dates and provenance, assumptions."""
-        return scheme_card(self)
+    def card(self, lang: str = "en", *, markdown: bool = False) -> str:
+        """A readable card: ladder, parameters with dates and provenance, assumptions.
+
+        In ``lang`` (``en``, ``zh``), as plain text or as Markdown (what a notebook shows).
+        """
+        return scheme_card(self, markdown=markdown, lang=lang)
 
     def __repr__(self) -> str:
         return f"<Scheme {self.key}: {self.name}; ladder {' < '.join(self.ladder)}>"

@@ -12,6 +12,13 @@ by papermill logs; :func:`progress_bar` shows a tqdm bar on stderr for the comma
 [(0, 2, 'rating')]
 >>> print_progress(1, 3, "estimating the drop effect (200 bootstraps)")
 [1/3] estimating the drop effect (200 bootstraps)
+
+A step named by a :class:`tierlib.terms.Said` is printed in a report's language by
+:func:`progress_printer`:
+
+>>> from tierlib.terms import say
+>>> progress_printer("zh")(1, 3, say("progress.estimating_effect", n=200))
+[1/3] 估计降级效应（200 次自助抽样）
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-__all__ = ["Progress", "print_progress", "progress_bar", "report"]
+__all__ = ["Progress", "print_progress", "progress_bar", "progress_printer", "report"]
 
 #: ``progress(done, total, what)``
 Progress = Callable[[int, int, str], None]
@@ -35,6 +42,18 @@ def report(progress: Progress | None, done: int, total: int, what: str) -> None:
 def print_progress(done: int, total: int, what: str) -> None:
     """Print ``[done/total] what`` (flushed): progress lines a papermill log keeps."""
     print(f"[{done}/{total}] {what}", flush=True)
+
+
+def progress_printer(lang: str = "en") -> Progress:
+    """:func:`print_progress` with each step said in ``lang`` (``en``, ``zh``)."""
+    from tierlib.terms import check_lang, said
+
+    check_lang(lang)
+
+    def printer(done: int, total: int, what: str) -> None:
+        print_progress(done, total, said(what, lang))
+
+    return printer
 
 
 @contextmanager

@@ -153,13 +153,13 @@ class Catalogue:
             yearly_cost=pl.col("members") * pl.col("per_member") + pl.col("paid") * pl.col("per_yuan_paid"),
         ).select("tier", "rank", "entitlement", "label", "kind", "members", "yearly_cost", "assumed")
 
-    def card(self) -> str:
-        """Markdown: the entitlements and every number with its provenance, assumptions marked.
+    def card(self, lang: str = "en") -> str:
+        """Markdown: the entitlements and every number with its provenance, assumptions marked; in ``lang``.
 
         >>> print(load_catalogue("mobile_credit").card().splitlines()[-1])
         - `emergency_reopen.unit_cost` = 10.0 [**assumed**] credit risk and handling of a reopen, yuan
         """
-        return catalogue_card(self)
+        return catalogue_card(self, lang)
 
     def __repr__(self) -> str:
         return f"<Catalogue {self.scheme}: {len(self.entitlements)} entitlements, {len(self.assumptions())} assumed values>"

@@ -42,9 +42,12 @@ def with_warnings(text: str, warnings, lang: str = "en") -> str:
     >>> with_warnings("3 customers", ["few events"])
     '3 customers WARNING: few events.'
     >>> with_warnings("3 位客户", ["few events"], "zh")
-    '3 位客户 **警告：** few events.'
+    '3 位客户 **警告：** few events。'
+    >>> from tierlib.terms import say
+    >>> with_warnings("3 位客户", [say("warn.no_model_interval")], "zh")
+    '3 位客户 **警告：** 没有模型区间：fit_churn 的重拟合次数（n_refit）少于 2。'
     """
-    from tierlib.terms import term
+    from tierlib.terms import said, term
 
-    mark = term("say.warning", lang)
-    return text + "".join(f" {mark} {w}." for w in warnings)
+    mark, stop = term("say.warning", lang), term("say.stop", lang)
+    return text + "".join(f" {mark} {said(w, lang)}{stop}" for w in warnings)

@@ -20,6 +20,7 @@ import polars as pl
 
 from tierlib.churn._common import KEY, lazy, need, t_of, with_warnings
 from tierlib.churn.rd import bootstrap_weights, local_rate, naive_rates
+from tierlib.terms import say
 
 __all__ = ["DropEffect", "drop_effect", "rerating_events", "ASSUMPTIONS"]
 
@@ -30,19 +31,12 @@ __all__ = ["DropEffect", "drop_effect", "rerating_events", "ASSUMPTIONS"]
 MIN_EVENTS = 100
 
 ASSUMPTIONS = (
-    "Continuity: without the drop, churn would change smoothly in the score across the floor "
-    "(nothing else happens exactly at the floor).",
-    "No manipulation: customers cannot place their score just above the floor (look at the "
-    "counts just below vs just above, `density_ratio`).",
-    "The effect is read at the floor: it speaks of customers re-rated with a score near their "
-    "tier's floor, and of churn in the `window` months from the re-rating month.",
-    "Bandwidth: `bandwidth` is a fixed share of the floor (default 0.3, chosen on synthetic "
-    "panels where it showed no bias; not data-driven); `sensitivity` shows the estimate at "
-    "half and double of it.",
-    "Proportional effect: a hazard ratio, assumed the same for every customer near the floor; "
-    "when some customers below the floor keep their tier anyway (a GoTone plan level), the "
-    "ratio is scaled up by the drop shares below and above (`first_stage`).",
-    "Customers are independent of each other; the bootstrap resamples customers.",
+    say("assume.effect.continuity"),
+    say("assume.effect.manipulation"),
+    say("assume.effect.local"),
+    say("assume.effect.bandwidth"),
+    say("assume.effect.proportional"),
+    say("assume.effect.independent"),
 )
 
 
@@ -130,14 +124,15 @@ class DropEffect:
     @property
     def warnings(self) -> tuple[str, ...]:
         """Reasons not to read the estimate at face value (empty when none)."""
+        from tierlib.terms import say
+
         out = []
         if min(self.events_below, self.events_above) < self.min_events:
-            out.append(f"only {self.events_below} leavers below and {self.events_above} above the floor "
-                       f"within the bandwidth (fewer than {self.min_events} on a side, the documented "
-                       "minimum, assumed): no reliable estimate; use more customers or months")
+            out.append(say("warn.few_leavers", below=self.events_below, above=self.events_above,
+                           min=self.min_events))
         if self.first_stage[0] - self.first_stage[1] < 0.5:
-            out.append(f"the floor decides little: {self.first_stage[0]:.0%} of re-ratings below it drop, "
-                       f"{self.first_stage[1]:.0%} above it")
+            out.append(say("warn.floor_decides_little", below=f"{self.first_stage[0]:.0%}",
+                           above=f"{self.first_stage[1]:.0%}"))
         return tuple(out)
 
     def summary(self, lang: str = "en") -> str:

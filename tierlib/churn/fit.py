@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from tierlib.churn._common import month_of, with_warnings
+from tierlib.terms import say
 from tierlib.churn.features import FEATURES, churn_features, feature_matrix
 from tierlib.churn.model import ChurnModel
 from tierlib.churn.rd import bootstrap_weights
@@ -138,10 +139,8 @@ def _no_rerating(rerating: pl.DataFrame, schemes: list[str], t_lo: int, t_hi: in
     n = (rerating.filter(pl.col("t").is_between(t_lo, t_hi + k - 1)).group_by("scheme")
          .agg(pl.col("rerated").sum()))
     got = dict(zip(n["scheme"], n["rerated"]))
-    return [f"the {what} model's training months {month_of(t_lo):%Y-%m}..{month_of(t_hi):%Y-%m} "
-            f"hold no re-rating of {s} within their {k}-month outcome windows: it never saw a tier "
-            "of that scheme re-rated, so its probabilities for tiers about to be re-rated rest on "
-            "the calibration alone; use a longer panel"
+    return [say("warn.no_rerating_in_training", what=say(f"word.{what}"), first=f"{month_of(t_lo):%Y-%m}",
+                last=f"{month_of(t_hi):%Y-%m}", scheme=s, k=k)
             for s in schemes if not got.get(s, 0)]
 
 

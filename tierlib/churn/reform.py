@@ -18,20 +18,17 @@ from tierlib.churn._common import lazy, t_of
 from tierlib.revenue import REVENUE, Revenue
 from tierlib.churn.effect import DropEffect
 from tierlib.churn.fit import ChurnFit
+from tierlib.terms import say
 from tierlib.reforms import Simulation
 
 __all__ = ["ReformChurnCost", "reform_churn_cost", "reform_churn_cost_ledgers", "MemberChurnRate",
            "member_churn_rate"]
 
 ASSUMPTIONS = (
-    "A downgrade caused by the reform raises churn like a tier drop at re-rating does "
-    "(the drop effect was measured at the re-rating floor).",
-    "The baseline probability p is the chance of leaving within the effect window under the "
-    "baseline rules (the churn model's k months; a ChurnFit whose k differs from the DropEffect's "
-    "window is refused).",
-    "Revenue lost per extra churner = the customer's revenue (`revenue`: the package's one "
-    "definition, tierlib.revenue).",
-    "The interval carries the drop effect's confidence interval only, not the uncertainty of p.",
+    say("assume.cost.like_rerating"),
+    say("assume.cost.baseline_p"),
+    say("assume.cost.revenue"),
+    say("assume.cost.interval"),
 )
 
 
@@ -228,12 +225,14 @@ class MemberChurnRate:
     last: dt.date | None
 
     def __str__(self) -> str:
+        return str(self.sentence())
+
+    def sentence(self):
+        """What the rate is, as a :class:`tierlib.terms.Said` (English as a str; said in a report's language)."""
         if self.rate is None:
-            return (f"no member-month before as_of has a fully observed {self.window}-month window: "
-                    "no observed churn rate")
-        return (f"p = {self.rate:.2%}: share of the baseline's members at {self.first:%Y-%m}..{self.last:%Y-%m} "
-                f"who left within {self.window} months ({self.leavers:,} of {self.rows:,} member-months), "
-                "the same for every downgraded customer (assumed)")
+            return say("source.member_rate_none", window=self.window)
+        return say("source.member_rate", rate=f"{self.rate:.2%}", first=f"{self.first:%Y-%m}", last=f"{self.last:%Y-%m}",
+                   window=self.window, leavers=f"{self.leavers:,}", rows=f"{self.rows:,}")
 
 
 def member_churn_rate(panel: pl.DataFrame | pl.LazyFrame, ledger: pl.DataFrame | pl.LazyFrame, *,

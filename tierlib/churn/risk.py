@@ -12,6 +12,7 @@ from scipy.stats import norm
 from tierlib.ledger import ladders
 from tierlib.months import as_month
 from tierlib.churn._common import with_warnings
+from tierlib.terms import say
 from tierlib.revenue import REVENUE, Revenue
 from tierlib.churn.features import feature_matrix
 from tierlib.churn.fit import ChurnFit
@@ -60,11 +61,8 @@ def unseen_rerating(fit: ChurnFit, as_of: dt.date, schemes: list[str] | None = N
     for s, q, h in now.join(held, on="scheme", how="left").sort("scheme").select(
             "scheme", "share", pl.col("held").fill_null(0.0)).iter_rows():
         if q > 0 and q > RERATING_RATIO * h:
-            out.append(f"{s}: {q:.0%} of its tier holders at {as_of:%Y-%m} are re-rated within the "
-                       f"{k}-month outcome window, against at most {h:.0%} in any held-out or "
-                       f"calibration month ({lo:%Y-%m}..{hi:%Y-%m}): the model was never checked on "
-                       "such a window, and its expected churn there may be off by more than its "
-                       "interval")
+            out.append(say("warn.unseen_rerating", scheme=s, share=f"{q:.0%}", as_of=f"{as_of:%Y-%m}", k=k,
+                           held=f"{h:.0%}", first=f"{lo:%Y-%m}", last=f"{hi:%Y-%m}"))
     return out
 
 
@@ -191,7 +189,7 @@ def expected_churn(fit: ChurnFit, *, as_of=None, by: tuple[str, ...] | list[str]
             pl.col("tier_label").fill_null(pl.col("tier")))
     warnings = list(fit.warnings)
     if len(fit.refits) < 2:
-        warnings.append("no model interval: fit_churn ran with fewer than 2 refits (n_refit)")
+        warnings.append(say("warn.no_model_interval"))
     warnings += unseen_rerating(fit, m, sorted(nd["scheme"].cast(pl.String).unique().to_list()))
     return ExpectedChurn(as_of=m, k=fit.k, level=level, by=by, table=table, n_refit=len(fit.refits),
                          warnings=tuple(warnings))

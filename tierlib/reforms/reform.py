@@ -28,6 +28,7 @@ import yaml
 from tierlib.months import as_month
 from tierlib.params import Param, Scheme, SchemeError
 from tierlib.schemefiles import load_scheme
+from tierlib.terms import say
 
 __all__ = ["Reform", "ReformLike", "load_reform", "apply_reform", "reform_warnings", "cumulative",
            "starting", "stack"]
@@ -225,10 +226,10 @@ def reform_warnings(baseline: SchemeLike, reform: ReformLike) -> list[str]:
     """
     base, r = load_scheme(baseline), load_reform(reform)
     if not r.changes:
-        return [f"reform '{r.name}' changes nothing: it has no changes"]
+        return [say("warn.reform_no_changes", name=r.name)]
     new = apply_reform(base, r)
     same = [p for p in r.changes if _same(base.p(p), new.p(p))]
     if len(same) == len(r.changes):
         listed = ", ".join(f"{p} = {base.p(p).history[-1].value!r}" for p in same)
-        return [f"reform '{r.name}' changes nothing: every value equals the baseline ({listed})"]
-    return [f"{p}: the reform's value equals the baseline ({base.p(p).history[-1].value!r})" for p in same]
+        return [say("warn.reform_all_equal", name=r.name, listed=listed)]
+    return [say("warn.reform_value_equal", path=p, value=repr(base.p(p).history[-1].value)) for p in same]

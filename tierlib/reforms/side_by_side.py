@@ -44,6 +44,7 @@ from tierlib.reforms.rated import Frame, _prepare_panel, _rate_at
 from tierlib.reforms.reform import ReformLike, cumulative, load_reform, reform_warnings
 from tierlib.reforms.simulation import Simulation, simulation_of
 from tierlib.revenue import Revenue
+from tierlib.terms import check_lang, said, say
 
 __all__ = ["ReformComparison", "compare_reforms", "EffectArg"]
 
@@ -110,12 +111,12 @@ def _effect(effect: EffectArg) -> tuple[tuple[float, float, float], str]:
     if isinstance(effect, (int, float)) and not isinstance(effect, bool):
         if not 0 < float(effect) < float("inf"):
             raise ValueError(f"drop_effect: a hazard ratio is a positive number, not {effect!r}")
-        return (float(effect),) * 3, "set by the analyst (one value, no interval)"
+        return (float(effect),) * 3, say("source.effect_one_value")
     if isinstance(effect, (tuple, list)) and len(effect) == 3:
         lo, mid, hi = (float(x) for x in effect)
         if not 0 < lo <= mid <= hi < float("inf"):
             raise ValueError(f"drop_effect: give positive (low, central, high) in that order, got {tuple(effect)}")
-        return (mid, lo, hi), "set by the analyst (low, central, high)"
+        return (mid, lo, hi), say("source.effect_three_values")
     raise ValueError(f"drop_effect: 'estimate', a hazard ratio or (low, central, high), not {effect!r}")
 
 
@@ -128,7 +129,7 @@ def _churn_inputs(panel: Frame, base: Scheme, d: dt.date, drop_effect: EffectArg
         raise ValueError(f"drop_effect: 'estimate', a hazard ratio or (low, central, high), not {drop_effect!r}")
     ledger = None
     if estimate or churn is None:
-        step(f"rating the panel up to {d:%Y-%m} under {base.key} (drop effect, churn rate)")
+        step(say("progress.rating_panel", month=f"{d:%Y-%m}", scheme=base.key))
         cut = panel.lazy().filter(pl.col("month") <= d).collect()
         ledger = rate(cut, base)
     if churn is None:
@@ -136,36 +137,36 @@ def _churn_inputs(panel: Frame, base: Scheme, d: dt.date, drop_effect: EffectArg
             r = member_churn_rate(cut, ledger, as_of=d, window=window)
         except ValueError as e:
             r = None
-            warns.append(f"no churn cost: {e}")
+            warns.append(say("warn.no_churn_cost", reason=str(e)))
         p = None if r is None else r.rate
-        how = "none" if r is None else str(r)
+        how = say("source.p_none") if r is None else r.sentence()
         if r is not None and r.rate is None:
-            warns.append(f"no churn cost: {r}")
+            warns.append(say("warn.no_churn_cost", reason=r.sentence()))
     elif isinstance(churn, ChurnFit):
         if churn.k != window:
             raise ValueError(f"the churn model predicts leaving within k={churn.k} months; window={window}: "
                              "fit both on one window")
-        p, how = churn, f"churn model (calibrated probability of leaving within {churn.k} months)"
-        warns += [f"churn model: {w}" for w in churn.warnings]
+        p, how = churn, say("source.p_model", k=churn.k)
+        warns += [say("warn.churn_model", reason=w) for w in churn.warnings]
     elif isinstance(churn, pl.DataFrame):
-        p, how = churn, "a table of p given by the analyst"
+        p, how = churn, say("source.p_table")
     else:
-        p, how = float(churn), f"p = {float(churn):.2%} for every downgraded customer, set by the analyst"
+        p, how = float(churn), say("source.p_fixed", p=f"{float(churn):.2%}")
     if estimate:
-        step(f"estimating the drop effect ({n_boot} bootstraps)")
+        step(say("progress.estimating_effect", n=n_boot))
         try:
             eff = estimate_drop_effect(cut, ledger, window=window, n_boot=n_boot, random_state=seed)
         except ValueError as e:
-            warns.append(f"no churn cost: the drop effect cannot be estimated on this panel: {e}")
-            return p, how, None, "not available", warns
+            warns.append(say("warn.no_effect_estimate", reason=str(e)))
+            return p, how, None, say("source.not_available"), warns
         hr = (eff.hazard_ratio, *eff.ci)
-        source = (f"estimated on the panel: x{hr[0]:.2f} ({eff.level:.0%} CI {hr[1]:.2f}-{hr[2]:.2f}), "
-                  f"regression discontinuity at the re-rating floor, {eff.window}-month window")
-        return (p, how, *_usable(hr, source, warns + [f"drop effect not to be trusted: {w}" for w in eff.warnings]))
+        source = say("source.effect_estimated", hr=f"{hr[0]:.2f}", level=f"{eff.level:.0%}", lo=f"{hr[1]:.2f}",
+                     hi=f"{hr[2]:.2f}", window=eff.window)
+        return (p, how, *_usable(hr, source, warns + [say("warn.drop_untrusted", reason=w) for w in eff.warnings]))
     if isinstance(drop_effect, DropEffect):
-        warns += [f"drop effect not to be trusted: {w}" for w in drop_effect.warnings]
+        warns += [say("warn.drop_untrusted", reason=w) for w in drop_effect.warnings]
         hr = (drop_effect.hazard_ratio, *drop_effect.ci)
-        return (p, how, *_usable(hr, "estimated (a DropEffect given)", warns))
+        return (p, how, *_usable(hr, say("source.effect_given"), warns))
     hr, source = _effect(drop_effect)
     return p, how, hr, source, warns
 
@@ -174,7 +175,7 @@ def _usable(hr: tuple, source: str, warns: list[str]) -> tuple[tuple | None, str
     """An estimated drop effect that is not a number (too few leavers near the floor) gives no
     churn cost, said in words, rather than a nan that a later check refuses."""
     if not all(x == x for x in hr):  # nan
-        return None, source, warns + ["no churn cost: the drop effect estimate is not a number on this panel"]
+        return None, source, warns + [say("warn.effect_not_a_number")]
     return hr, source, warns
 
 
@@ -212,7 +213,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
                     churn: ChurnFit | pl.DataFrame | float | None = None, window: int = 3,
                     n_boot: int = 200, seed: int | None = 0, near: float = 0.10,
                     catalogue: Catalogue | None = None, revenue_months: int = 12,
-                    progress: Progress | None = None) -> ReformComparison:
+                    progress: Progress | None = None, lang: str = "en") -> ReformComparison:
     """Several named reforms of one scheme side by side at ``as_of``, with their net value.
 
     Parameters
@@ -233,6 +234,9 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
         of the span in network, x ``revenue_months`` (a whole year by default, for every customer:
         :data:`tierlib.revenue.YEARLY_REVENUE`), as the benefit cost it is set against is yearly.
     progress : a :data:`tierlib.progress.Progress` callback (e.g. ``print_progress``).
+    lang : the language of the table's words (``warnings``, ``drop_effect_source``,
+        ``probability``): ``en`` or ``zh``; ``notes`` and the progress lines are said in English,
+        and in a report's language with :func:`tierlib.terms.said`.
 
     Returns
     -------
@@ -258,6 +262,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
     for name, v in (("window", window), ("n_boot", n_boot), ("revenue_months", revenue_months)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"compare_reforms: {name} = {v!r}: a whole number >= 1")
+    check_lang(lang)
     base = load_scheme(baseline)
     named = _named(reforms)
     plans = {name: cumulative(base, r) for name, r in named.items()}
@@ -269,7 +274,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
         report(progress, done[0], n_steps, what)
         done[0] += 1
 
-    step("validating the panel")
+    step(say("progress.validating"))
     valid, d = _prepare_panel(panel, as_of, scheme=base)
     # a leaver's lost revenue is set against a yearly benefit cost: a whole span of revenue for
     # every customer (late joiners and short panels included), not the months the panel shows
@@ -277,11 +282,11 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
     money = customer_money(valid, d, revenue=revenue)
     cat = catalogues_for({"s": base}, {"s": catalogue} if catalogue else None)["s"]
     variants = [s for ss in plans.values() for s in ss]
-    step(f"rating {len(variants) + 1} scheme variants at {d:%Y-%m}")
+    step(say("progress.rating_variants", n=len(variants) + 1, month=f"{d:%Y-%m}"))
     frames = pl.collect_all([_rate_at(valid, base, d, near=near)] + [_rate_at(valid, s, d, near=near) for s in variants])
     a, rated = frames[0], iter(frames[1:])
     p, how, hr, source, shared = _churn_inputs(panel, base, d, drop_effect, churn, window, n_boot, seed, step)
-    step("churn cost and net value of each reform")
+    step(say("progress.net_value"))
     rows, breakdown, sims, assumed = [], [], {}, []
     for name, schemes in plans.items():
         prev = None
@@ -296,16 +301,15 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
         row_warns = list(sim.warnings) + shared
         missing = m.pop("_missing_p", 0)
         if missing:
-            row_warns.append(f"{missing} downgraded customers have no churn probability (not scored "
-                             "at as_of): their extra leavers count as 0")
+            row_warns.append(say("warn.missing_p", n=missing))
         rows.append({"reform": name, "changes": "; ".join(s.changes[len(base.changes):]), "as_of": d,
                      "customers": sim.summary["customers"].item(), **m,
                      "drop_effect": None if hr is None else hr[0], "drop_effect_lo": None if hr is None else hr[1],
-                     "drop_effect_hi": None if hr is None else hr[2], "drop_effect_source": source,
-                     "probability": how, "warnings": "\n".join(row_warns)})
-        assumed += _assumptions(name, s, named[name], source, how)
-    shared_rows = _shared_assumptions(list(plans), base, cat, revenue)
-    report(progress, n_steps, n_steps, "done")
+                     "drop_effect_hi": None if hr is None else hr[2], "drop_effect_source": said(source, lang),
+                     "probability": said(how, lang), "warnings": "\n".join(said(w, lang) for w in row_warns)})
+        assumed += _assumptions(name, s, named[name], source, how, lang)
+    shared_rows = _shared_assumptions(list(plans), base, cat, revenue, lang)
+    report(progress, n_steps, n_steps, say("progress.done"))
     table = pl.DataFrame(rows, infer_schema_length=None)
     return ReformComparison(as_of=d, baseline=base, table=table,
                             breakdown=pl.DataFrame(breakdown, infer_schema_length=None),
@@ -321,8 +325,7 @@ def _later(r, d: dt.date) -> list[str]:
     for part in r.parts:
         for path, v in part.changes.items():
             if isinstance(v, Mapping) and "from" in v and str(v["from"])[:10] > f"{d:%Y-%m-%d}":
-                out.append(f"{path} takes effect from {str(v['from'])[:7]}, after as_of {d:%Y-%m}: "
-                           "it changes nothing at as_of (see tierlib.reforms.unfold)")
+                out.append(say("warn.later_change", path=path, start=str(v["from"])[:7], as_of=f"{d:%Y-%m}"))
     return out
 
 
@@ -335,25 +338,33 @@ def _marginal(name: str, i: int, part: str, applied: str, m: dict, prev: dict | 
     return out
 
 
-def _assumptions(name: str, s: Scheme, r, source: str, how: str) -> list[tuple]:
-    out = [(name, "change", c, "reform", f"step: {part.name}") for part in r.parts
+def _assumptions(name: str, s: Scheme, r, source: str, how: str, lang: str) -> list[tuple]:
+    def t(key: str, **kw) -> str:
+        return said(say(key, **kw), lang)
+
+    out = [(name, t("row.change"), c, t("row.reform"), t("row.step", name=part.name)) for part in r.parts
            for c in [f"{p} = {v!r}" for p, v in part.changes.items()]]
-    out.append((name, "drop effect", source, "estimated" if source.startswith("estimated") else
-                "set by the analyst" if source.startswith("set") else "missing",
-                "hazard ratio of churn after a tier drop, applied to every downgraded customer"))
-    out.append((name, "churn probability p", how, "assumed" if "(assumed)" in how else "given",
-                "probability of leaving within the window under the baseline rules"))
+    kind = getattr(source, "key", "")  # the sentence's term says how the effect was obtained
+    out.append((name, t("row.drop_effect"), said(source, lang),
+                t("row.estimated") if kind in ("source.effect_estimated", "source.effect_given") else
+                t("row.set_by_analyst") if kind.startswith("source.effect_") else t("row.missing"),
+                t("row.drop_effect_note")))
+    assumed = getattr(how, "key", "") in ("source.member_rate", "source.member_rate_none")
+    out.append((name, t("row.churn_p"), said(how, lang), t("row.assumed") if assumed else t("row.given"),
+                t("row.churn_p_note")))
     return out
 
 
-def _shared_assumptions(names: list[str], base: Scheme, cat: Catalogue, revenue: Revenue) -> list[tuple]:
-    who = "every reform: " + ", ".join(names)
-    out = [(who, "net value", "benefit cost saved - revenue lost with the extra leavers", "definition",
-            "both a year: the benefit cost is yearly, a leaver's lost revenue is a year of their mean "
-            "monthly billing (below)"),
-           (who, "revenue", str(revenue), "definition", "tierlib.revenue")]
-    out += [(who, "churn cost", a, "assumed", "tierlib.churn.reform") for a in COST_ASSUMPTIONS]
-    out += [(who, "drop effect (when estimated)", a, "assumed", "tierlib.churn.effect") for a in EFFECT_ASSUMPTIONS]
+def _shared_assumptions(names: list[str], base: Scheme, cat: Catalogue, revenue: Revenue, lang: str) -> list[tuple]:
+    def t(key: str, **kw) -> str:
+        return said(say(key, **kw), lang)
+
+    who = t("row.every_reform", names=", ".join(names))
+    out = [(who, t("row.net_value"), t("row.net_value_def"), t("row.definition"), t("row.net_value_note")),
+           (who, t("row.revenue"), revenue.text(lang), t("row.definition"), "tierlib.revenue")]
+    out += [(who, t("row.churn_cost"), said(a, lang), t("row.assumed"), "tierlib.churn.reform") for a in COST_ASSUMPTIONS]
+    out += [(who, t("row.drop_effect_estimated"), said(a, lang), t("row.assumed"), "tierlib.churn.effect")
+            for a in EFFECT_ASSUMPTIONS]
     nums = assumed_numbers([base], {base.key: cat})
-    out += [(who, f"{f} {p}", v, "assumed", ref) for _, f, p, v, ref in nums.iter_rows()]
+    out += [(who, f"{f} {p}", v, t("row.assumed"), ref) for _, f, p, v, ref in nums.iter_rows()]
     return out

@@ -22,7 +22,7 @@ from tierlib.schemefiles import load_scheme
 from tierlib.reforms.rated import Frame, _members, _prepare_panel, _rate_at
 from tierlib.reforms.reform import ReformLike, apply_reform, reform_warnings
 from tierlib.revenue import Revenue
-from tierlib.terms import term
+from tierlib.terms import said, say, term
 
 __all__ = ["Simulation", "simulate", "simulation_of"]
 
@@ -79,8 +79,8 @@ class Simulation:
         return "\n".join(lines)
 
     def summary_text(self, lang: str = "en") -> str:
-        """What the reform does at ``as_of``, as Markdown bullet points in ``lang`` (``en`` or ``zh``);
-        the warnings follow in the words the reform checks give them."""
+        """What the reform does at ``as_of``, as Markdown bullet points in ``lang`` (``en`` or ``zh``),
+        its warnings included."""
         r = self.summary.row(0, named=True)
         lines = [term("say.simulation", lang).format(name=self.name, base=self.baseline.key, as_of=f"{self.as_of:%Y-%m}",
                                                      changes="; ".join(self.reform.changes) or term("say.no_change", lang)),
@@ -92,7 +92,7 @@ class Simulation:
                                                    change=f"{r['cost_change']:+,.0f}"),
                  term("say.sim_near", lang).format(near=f"{self.near:.0%}", base=f"{r['near_base']:,}",
                                                    reform=f"{r['near_reform']:,}")]
-        lines += [f"⚠ {w}" for w in self.warnings]
+        lines += [f"⚠ {said(w, lang)}" for w in self.warnings]
         return "\n".join(f"- {line}" for line in lines)
 
 
@@ -127,7 +127,7 @@ def simulate(panel: Frame, baseline: SchemeLike, reform: ReformLike | Scheme, *,
     """
     base = load_scheme(baseline)
     if isinstance(reform, Scheme):
-        new, warns = reform, ([] if reform.changes else ["the reform scheme has no changes"])
+        new, warns = reform, ([] if reform.changes else [say("warn.reform_scheme_no_changes")])
     else:
         new, warns = apply_reform(base, reform), reform_warnings(base, reform)
     valid, d = _prepare_panel(panel, as_of, scheme=base)
@@ -148,7 +148,7 @@ def simulation_of(base: Scheme, new: Scheme, a: pl.DataFrame, b: pl.DataFrame, d
     """
     warns = list(warnings)
     if not catalogue.entitlements:
-        warns.append(f"{base.id}: no benefits catalogued, cost 0")
+        warns.append(say("warn.no_benefits", scheme=base.id))
     pair = (a.select("customer_id", tier_base="tier", rank_base="rank")
             .join(b.select("customer_id", tier_reform="tier", rank_reform="rank"), on="customer_id")
             .join(money.select("customer_id", "revenue"), on="customer_id", how="left"))

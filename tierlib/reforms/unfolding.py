@@ -24,6 +24,7 @@ from tierlib.churn.fit import ChurnFit
 from tierlib.months import as_month, from_index, month_index
 from tierlib.params import Scheme
 from tierlib.schemefiles import load_scheme
+from tierlib.terms import say
 from tierlib.progress import Progress, report
 from tierlib.rating import rate
 from tierlib.reforms.rated import Frame
@@ -34,13 +35,10 @@ from tierlib.revenue import Revenue
 __all__ = ["Unfolding", "unfold"]
 
 ASSUMPTIONS = (
-    "The benefit cost of a month is the yearly cost of that month's members (not frozen), with "
-    "points costed on the month's paid x 12, divided by 12 (unit costs assumed).",
-    "A customer's extra churn is counted in the month the reform first puts them below their "
-    "baseline tier: p x (hazard ratio - 1), capped at 1, leaving within the effect window.",
-    "Revenue lost with an extra leaver is a year of their revenue at that month (mean monthly billed "
-    "in network over the 12 months to it x 12, tierlib.revenue.YEARLY_REVENUE).",
-    "Months after the panel's last month are not shown: spend is not projected forward.",
+    say("assume.unfold.cost"),
+    say("assume.unfold.extra_churn"),
+    say("assume.unfold.revenue"),
+    say("assume.unfold.no_projection"),
 )
 
 
@@ -135,10 +133,11 @@ def unfold(panel: Frame, baseline: str | Scheme, reform: ReformLike, *, start: d
         raise ValueError(f"the reform date {d0:%Y-%m} is before the panel's first month {first:%Y-%m}")
     if shown < end:
         n = month_index(shown) - month_index(d0) + 1
-        notes.append(f"the panel ends {last:%Y-%m}: it shows {n} of the {horizon} months from {d0:%Y-%m} "
-                     f"to {end:%Y-%m}; the later months are not projected (spend is not extrapolated)")
+        notes.append(say("note.panel_ends", last=f"{last:%Y-%m}", n=n, horizon=horizon, start=f"{d0:%Y-%m}",
+                         end=f"{end:%Y-%m}"))
     steps = 3 + (drop_effect is not None) * 2
-    report(progress, 0, steps, f"rating {first:%Y-%m}..{shown:%Y-%m} under {base.key} and '{label}'")
+    report(progress, 0, steps, say("progress.rating_unfold", first=f"{first:%Y-%m}", last=f"{shown:%Y-%m}",
+                                   scheme=base.key, label=label))
     cut = lf.filter(pl.col("month") <= shown).collect()
     a, b = rate(cut, base), rate(cut, new)
     rev = Revenue(revenue_months, annualised=True)  # a year of revenue, against a yearly cost
@@ -158,7 +157,7 @@ def unfold(panel: Frame, baseline: str | Scheme, reform: ReformLike, *, start: d
         # the month of each customer's first downgrade only: one who leaves the downgraded state
         # and comes back is not counted (nor churns) twice
         newly=pl.col("down") & (pl.col("down").cast(pl.Int32).cum_sum().over("customer_id") == 1))
-    report(progress, 1, steps, "benefit cost by month")
+    report(progress, 1, steps, say("progress.cost_by_month"))
     cat = catalogues_for({"s": base}, {"s": catalogue} if catalogue else None)["s"]
     tiers, cost = _tiers_and_cost(pair, base, new, cat)
     by_month = (pair.group_by("month").agg(
@@ -169,12 +168,12 @@ def unfold(panel: Frame, baseline: str | Scheme, reform: ReformLike, *, start: d
     if drop_effect is not None:
         p, how, hr, source, warns = _churn_inputs(cut, base, shown, drop_effect, churn, window, n_boot, seed,
                                                   lambda w: report(progress, 2, steps, w))
-        notes += warns + [f"drop effect: {source}", f"churn probability: {how}"]
+        notes += warns + [say("note.drop_effect", source=source), say("note.churn_probability", how=how)]
         by_month = by_month.join(_churn(pair, p, hr, base), on="month", how="left")
     by_month = by_month.with_columns(pl.col("cost_change").cum_sum().alias("cum_cost_change"),
                                      *[pl.col(c).cum_sum().alias(f"cum_{c}") for c in
                                        ("extra_leavers", "revenue_lost") if c in by_month.columns])
-    report(progress, steps, steps, "done")
+    report(progress, steps, steps, say("progress.done"))
     by_month = by_month.select(pl.lit(label).alias("reform"), pl.all())
     return Unfolding(reform=label, baseline=base, scheme=new, start=d0, horizon=horizon, months=by_month,
                      tiers=tiers.select(pl.lit(label).alias("reform"), pl.all()), notes=tuple(notes))

@@ -53,23 +53,36 @@ def write_params(run: ReportRun, folder: Path) -> None:
 
 
 def index_html(run: ReportRun) -> str:
+    """The run's index page, in the language of its ``lang`` parameter (``en`` when none is given)."""
+    from tierlib.terms import check_lang, term
+
+    lang = check_lang(str(run.config.parameters.get("lang", "en")))
+
+    def t(key: str, **kw: Any) -> str:
+        return term(key, lang).format(**kw)
+
     s = _run_summary(run)
     e = html.escape
     rows = []
     for nb in s["notebooks"]:
-        status = "ok" if nb["error"] is None else f"<strong>failed</strong>: {e(nb['error'])}"
+        status = t("index.ok") if nb["error"] is None else f"<strong>{e(t('index.failed_status'))}</strong>: {e(nb['error'])}"
         params = e(json.dumps(nb["parameters"], ensure_ascii=False, default=str))
-        tables = " ".join(f'<a href="{e(quote(t))}">{e(t)}</a>' for t in nb["tables"]) or "none"
+        tables = " ".join(f'<a href="{e(quote(x))}">{e(x)}</a>' for x in nb["tables"]) or e(t("index.none"))
         rows.append(f'<tr><td><a href="{e(nb["name"])}.html">{e(nb["name"])}</a></td><td>{status}</td>'
-                    f'<td><code>{params}</code></td><td>{nb["seconds"]} s</td>'
+                    f'<td><code>{params}</code></td><td>{e(t("index.seconds", s=nb["seconds"]))}</td>'
                     f'<td><a href="{e(nb["name"])}.ipynb">.ipynb</a></td><td>{tables}</td></tr>')
-    facts = [("Run", s["run_id"]), ("Run date", s["run_date"]), ("tierlib version", s["tierlib_version"]),
-             ("Data", ", ".join(s["data"]) or "none given"), ("Config", s["config"] or "(in code)"),
-             ("Common parameters", json.dumps(s["parameters"], ensure_ascii=False, default=str))]
+    facts = [(t("index.run"), s["run_id"]), (t("index.run_date"), s["run_date"]),
+             (t("index.version"), s["tierlib_version"]),
+             (t("index.data"), ", ".join(s["data"]) or t("index.none_given")),
+             (t("index.config"), s["config"] or t("index.in_code")),
+             (t("index.common_parameters"), json.dumps(s["parameters"], ensure_ascii=False, default=str))]
     dl = "\n".join(f"<dt>{e(k)}</dt><dd><code>{e(str(v))}</code></dd>" for k, v in facts)
-    verdict = "All notebooks ran." if run.ok else f"FAILED: {len(run.failures)} notebook(s) failed."
+    verdict = t("index.all_ran") if run.ok else t("index.failed", n=len(run.failures))
+    title = t("index.title", run=s["run_id"])
+    heads = "".join(f"<th>{e(t(k))}</th>" for k in ("index.notebook", "index.status", "index.parameters",
+                                                    "index.time", "index.executed", "index.tables"))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>tierlib report {e(s["run_id"])}{"" if run.ok else " (FAILED)"}</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{e(title)}{"" if run.ok else e(t("index.failed_mark"))}</title>
 <style>
 body {{ font: 15px/1.5 sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
 dl {{ display: grid; grid-template-columns: max-content auto; gap: .2em 1em; }} dt {{ font-weight: bold; }}
@@ -78,14 +91,13 @@ td, th {{ border-bottom: 1px solid #ddd; padding: .4em; text-align: left; vertic
 code {{ font-size: 13px; word-break: break-word; }}
 </style></head>
 <body>
-<h1>tierlib report {e(s["run_id"])}</h1>
-<p>{e(verdict)} Parameters as run: <a href="params.json">params.json</a>.</p>
+<h1>{e(title)}</h1>
+<p>{e(verdict)} {e(t("index.params_as_run"))} <a href="params.json">params.json</a>.</p>
 <dl>
 {dl}
 </dl>
 <table><thead>
-<tr><th>Notebook</th><th>Status</th><th>Parameters</th><th>Time</th><th>Executed notebook</th>
-<th>Key tables (Excel, CSV)</th></tr>
+<tr>{heads}</tr>
 </thead>
 <tbody>
 {chr(10).join(rows)}

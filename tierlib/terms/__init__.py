@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["LANGS", "check_lang", "term", "terms"]
+__all__ = ["LANGS", "Said", "check_lang", "said", "say", "term", "terms"]
 
 LANGS = ("en", "zh")
 HERE = Path(__file__).parent
@@ -66,3 +66,46 @@ def term(key: str, lang: str = "en") -> str:
         return terms()[key][lang]
     except KeyError:
         raise KeyError(f"term {key!r} is not in the catalogue (tierlib/terms/*.yaml)") from None
+
+
+class Said(str):
+    """A sentence an analysis says (a warning, a note): its English text, and its term and fields.
+
+    It is a ``str`` (the English text), so results keep holding plain strings for code and
+    tests; a report in another language says it again from the catalogue with :func:`said`.
+    A field that is itself a :class:`Said` (a reason inside a warning) is said in that language
+    too; other fields (ids, numbers, paths) are shown as given.
+
+    >>> w = say("warn.drop_untrusted", reason=say("warn.floor_decides_little", below="40%", above="20%"))
+    >>> print(w)
+    drop effect not to be trusted: the floor decides little: 40% of re-ratings below it drop, 20% above it
+    >>> print(said(w, "zh"))
+    降级效应估计不可信：门槛作用很小：门槛下方的重新定级中 40% 降级，上方 20% 降级
+    >>> w == str(w), said("a plain string", "zh")
+    (True, 'a plain string')
+    """
+
+    key: str
+    fields: dict
+
+    def __new__(cls, key: str, fields: dict) -> "Said":
+        out = super().__new__(cls, term(key, "en").format(**fields))
+        out.key, out.fields = key, dict(fields)
+        return out
+
+    def __reduce__(self):  # pickles (multiprocessing, caches) as itself, not as a bare str
+        return (Said, (self.key, self.fields))
+
+    def in_lang(self, lang: str) -> str:
+        """The sentence in ``lang``."""
+        return term(self.key, lang).format(**{k: said(v, lang) for k, v in self.fields.items()})
+
+
+def say(key: str, **fields) -> Said:
+    """The sentence of term ``key`` with ``fields`` (``{name}`` in its texts); see :class:`Said`."""
+    return Said(key, fields)
+
+
+def said(text, lang: str = "en"):
+    """``text`` in ``lang``: a :class:`Said` is said again from the catalogue; anything else as it is."""
+    return text.in_lang(check_lang(lang)) if isinstance(text, Said) else text
