@@ -150,6 +150,8 @@ def test_display_tables_format_numbers_for_a_reader():
         assert text in html, text
     assert "gold 金卡" not in html and "1.5963e6" not in html and "1596300.4" not in html
     assert 'style="overflow-x: auto' in html  # a wide table scrolls in its own box
+    money = display_table(pl.DataFrame({"cost_change": [-204.0, 0.0], "revenue": [12.25, 3.5]}), "zh")._repr_html_()
+    assert all(s in money for s in (">−¥204<", ">¥0<", ">¥12.25<", ">¥3.50<"))  # whole yuan without fen, sign first
     en = display_table(t, "en")._repr_html_()
     assert "gold 金卡" in en and "yearly benefit cost (yuan)" in en and "yes" in en
 
@@ -195,3 +197,38 @@ def test_run_report_rejects_a_language_before_anything_runs(tmp_path):
     with pytest.raises(ReportError, match="'lang' must be one of"):
         run_report(ReportConfig(notebooks=(path,), parameters={"lang": "de"}), out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_analyses_warnings_notes_and_sources_are_said_in_chinese():
+    """Issue 13: the reform, unfolding and drop-effect words of a zh page, not English."""
+    import datetime as dt
+
+    from tierlib.reforms import compare_reforms, simulate, unfold
+    from tierlib.terms import said
+
+    months = [dt.date(2024, m, 1) for m in range(1, 9)]
+    p = pl.concat([pl.DataFrame({"customer_id": c, "month": months, "join_month": months[0], "billed": b})
+                   for c, b in (("a", 320.0), ("b", 180.0))])
+    cmp = compare_reforms(p, "unicom_vip", {"same": {"thresholds.mobile.gold": 300}, "later": {
+        "thresholds.mobile.gold": {"from": "2025-01-01", "value": 350}}}, drop_effect=(1.5, 2.0, 3.0), churn=0.1,
+        lang="zh")
+    rows = {r["reform"]: r for r in cmp.table.iter_rows(named=True)}
+    assert rows["same"]["warnings"] == "改革“same”没有任何改动：每个取值都与基准相同（thresholds.mobile.gold = 300）"
+    assert rows["later"]["warnings"].startswith("thresholds.mobile.gold 自 2025-01 起生效，晚于 as_of 2024-08")
+    assert rows["same"]["drop_effect_source"] == "分析师设定（低、中、高）"
+    assert rows["same"]["probability"] == "每位降级客户 p = 10.00%，由分析师设定"
+    topics = set(cmp.assumptions["topic"])
+    assert {"改动", "降级效应", "流失概率 p", "净值", "收入", "流失成本", "降级效应（估计时）"} <= topics
+    assert not any(re.search(r"[a-z]{4,} [a-z]{4,}", v) for v in cmp.assumptions.filter(
+        pl.col("topic").is_in(["净值", "流失成本", "降级效应（估计时）"]))["value"].to_list())
+    en = compare_reforms(p, "unicom_vip", {"same": {"thresholds.mobile.gold": 300}}, drop_effect=(1.5, 2.0, 3.0),
+                         churn=0.1)
+    assert en.table["drop_effect_source"].item() == "set by the analyst (low, central, high)"
+
+    sim = simulate(p, "unicom_vip", {"thresholds.mobile.gold": 300})
+    assert list(sim.warnings) == ["reform 'reform' changes nothing: every value equals the baseline "
+                            "(thresholds.mobile.gold = 300)"]
+    assert "⚠ 改革“reform”没有任何改动" in sim.summary_text("zh")
+    unf = unfold(p, "unicom_vip", {"thresholds.mobile.gold": 350}, start="2024-06", horizon=6)
+    assert [said(n, "zh") for n in unf.notes] == [
+        "面板止于 2024-08：从 2024-06 到 2024-11 的 6 个月中只显示 3 个月；其后月份不做预测（不外推消费）"]

@@ -125,7 +125,8 @@ class DisplayTable:
     def _repr_html_(self) -> str:
         long = self.df.height > SCROLL_ROWS
         style = "overflow-x: auto; max-width: 100%;" + (" max-height: 38em; overflow-y: auto;" if long else "")
-        return f'<div class="tierlib-table" style="{style}">{self.gt().as_raw_html()}</div>'
+        html = self.gt().as_raw_html().replace("&#165;", "¥")  # the page is UTF-8; searchable as ¥
+        return f'<div class="tierlib-table" style="{style}">{html}</div>'
 
     def __repr__(self) -> str:  # plain-text frontends: the data, not an object address
         return repr(self.df)
@@ -184,7 +185,7 @@ def _gt(df: Any, lang: str, title: str | None, note: str | None, headers: Mappin
         if kind == "percent":
             table = table.fmt_percent(columns=column, decimals=1)
         elif kind == "yuan":
-            table = table.fmt_number(columns=column, decimals=_decimals(df[column], money=True), pattern="¥{x}")
+            table = table.fmt_currency(columns=column, currency="CNY", decimals=_decimals(df[column], money=True))
         elif kind == "integer":
             table = table.fmt_integer(columns=column)
         elif kind == "number":
@@ -204,11 +205,12 @@ def _first_days(s: Any) -> bool:
 
 def _decimals(s: Any, *, money: bool = False) -> int:
     """Decimals that show a column's values without noise: none for thousands, more for small numbers."""
-    top = s.drop_nulls().abs().max()
+    values = s.drop_nulls()
+    top = values.abs().max()
     if top is None or top >= 1000:
         return 0
-    if money:
-        return 2
+    if money:  # whole yuan as such (¥0, -¥204), fen when some value has them
+        return 0 if bool((values.round(0) == values).all()) else 2
     return 2 if top >= 10 else 3
 
 
