@@ -10,6 +10,7 @@ header they show, no raw reprs) are in tests/test_notebooks.py.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import sys
@@ -121,17 +122,28 @@ def test_a_zh_report_page_has_chinese_headings_only(tmp_path):
 
 
 def test_papermill_engine_translates_the_markdown(tmp_path):
-    """`papermill --engine tierlib -p lang zh`: the same substitution without the report runner."""
-    nb = new_notebook(cells=[_parameters(), new_markdown_cell("# Title", id="intro")])
+    """`papermill --engine tierlib -p lang zh`: the same substitution without the report runner;
+    under papermill's own engine the Markdown stays English and the page says so."""
+    check = new_code_cell("import tierlib.notebook\nprint(tierlib.notebook.check_markdown_lang(lang))", id="check")
+    nb = new_notebook(cells=[_parameters(), new_markdown_cell("# Title", id="intro"), check])
     path = tmp_path / "demo.ipynb"
     nbformat.write(nb, path)
     catalogue_path(path, "zh").write_text("intro: '# 标题'\n", encoding="utf-8")
-    code = ("import papermill; from tierlib.papermill_engine import register; "
-            f"papermill.execute_notebook({str(path)!r}, {str(tmp_path / 'out.ipynb')!r}, parameters={{'lang': 'zh'}}, "
-            "engine_name=register(), kernel_name='python3', language='python', progress_bar=False)")
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+
+    def run(engine: str) -> nbformat.NotebookNode:
+        code = ("import papermill; from tierlib.papermill_engine import register; register(); "
+                f"papermill.execute_notebook({str(path)!r}, {str(tmp_path / 'out.ipynb')!r}, parameters={{'lang': 'zh'}}, "
+                f"engine_name={engine!r}, kernel_name='python3', language='python', progress_bar=False)")
+        env = {k: v for k, v in os.environ.items() if k != "TIERLIB_MARKDOWN_LANG"}
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=env)
+        return nbformat.read(tmp_path / "out.ipynb", as_version=4)
+
+    out = run("tierlib")
     assert [c.source for c in out.cells if c.cell_type == "markdown"] == ["# 标题"]
+    assert out.cells[-1].outputs[0]["text"] == "None\n"
+    plain = run("nbclient")
+    assert [c.source for c in plain.cells if c.cell_type == "markdown"] == ["# Title"]
+    assert plain.cells[-1].outputs[0]["text"].startswith("警告：本页的标题和说明文字仍是英文（lang = zh 只作用于表格和图表）")
 
 
 # --------------------------------------------------------------------------- display tables

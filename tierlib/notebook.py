@@ -9,11 +9,37 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["TABLES_ENV", "setup_notebook", "show", "table"]
+__all__ = ["MARKDOWN_LANG_ENV", "TABLES_ENV", "check_markdown_lang", "setup_notebook", "show", "table"]
 
 #: Set by ``tierlib report`` for each notebook's kernel: the folder where :func:`table` leaves
 #: the notebook's key tables, which the run publishes as one workbook and CSV files.
 TABLES_ENV = "TIERLIB_REPORT_TABLES"
+
+#: Set by the papermill engine ``tierlib`` (which ``tierlib report`` runs) for the kernel: the
+#: language it put the notebook's Markdown cells in.
+MARKDOWN_LANG_ENV = "TIERLIB_MARKDOWN_LANG"
+
+
+def check_markdown_lang(lang: str) -> str | None:
+    """A warning when the notebook's headings and paragraphs are not in ``lang``; ``None`` when they are.
+
+    The Markdown cells are written in English and put in another language by the papermill
+    engine ``tierlib``; under plain ``papermill -p lang zh`` (or in JupyterLab) they stay
+    English while tables and charts follow ``lang``. A report notebook prints this after its
+    parameters cell, so such a page says so instead of mixing languages silently.
+
+    >>> os.environ.pop(MARKDOWN_LANG_ENV, None) and None
+    >>> check_markdown_lang("en") is None
+    True
+    >>> print(check_markdown_lang("zh"))
+    警告：本页的标题和说明文字仍是英文（lang = zh 只作用于表格和图表）：请用 papermill --engine tierlib -p lang zh 运行，或用 tierlib report --lang zh。 (WARNING: headings and text are in English: run papermill with --engine tierlib.)
+    """
+    from tierlib.terms import check_lang, term
+
+    check_lang(lang)
+    if lang == "en" or os.environ.get(MARKDOWN_LANG_ENV) == lang:
+        return None
+    return term("say.markdown_not_translated", lang).format(lang=lang)
 
 
 def table(df, name: str, lang: str = "en", *, note: str | None = None, headers: dict | None = None):

@@ -32,9 +32,21 @@ class TranslatingEngine:
         papermill = nb.metadata.get("papermill", {})
         lang = (papermill.get("parameters") or {}).get("lang", SOURCE_LANG)
         source = kwargs.get("input_path") or papermill.get("input_path")  # relative to where papermill started
+        import os
+
+        from tierlib.notebook import MARKDOWN_LANG_ENV
+
         if lang != SOURCE_LANG and source:
             translate_notebook(nb, lang, source)
-        return NBClientEngine.execute_notebook(nb, kernel_name, **kwargs)
+        before = os.environ.get(MARKDOWN_LANG_ENV)
+        os.environ[MARKDOWN_LANG_ENV] = lang  # the kernel inherits it: check_markdown_lang stays quiet
+        try:
+            return NBClientEngine.execute_notebook(nb, kernel_name, **kwargs)
+        finally:
+            if before is None:
+                os.environ.pop(MARKDOWN_LANG_ENV, None)
+            else:
+                os.environ[MARKDOWN_LANG_ENV] = before
 
     @classmethod
     def nb_kernel_name(cls, nb: Any, name: str | None = None) -> str:
