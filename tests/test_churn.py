@@ -366,6 +366,18 @@ def test_drop_effect_result_states_its_design(effects):
     assert e.bins.height <= 20 and set(e.curve["side"]) == {"below: drops", "above: keeps"}
 
 
+@pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers
+def test_drop_effect_without_an_estimate_says_so_not_xnan(effects):
+    """Too few leavers at the floor (the browser suite's 300 customers): no 'x nan (CI nan-nan), p = 1.000'."""
+    from dataclasses import replace
+
+    nan = float("nan")
+    e = replace(effects[2.5], hazard_ratio=nan, ci=(nan, nan), p_value=nan)
+    for lang, start in (("en", "No estimate of the tier drop's effect"), ("zh", "无法估计降级对")):
+        text = e.summary(lang)
+        assert text.startswith(start) and "nan" not in text.replace(f"x{e.naive_ratio:.2f}", ""), text
+
+
 # --- charts ---------------------------------------------------------------------------------
 
 @pytest.mark.slow  # the session's synthetic panels of 25,000-30,000 customers

@@ -79,8 +79,14 @@ def test_notebook_runs_with_small_parameters(path, lang, tmp_path):
            if o.output_type in ("execute_result", "display_data") and set(o["data"]) == {"text/plain"}]
     assert not raw, f"{path.name}: results shown as a raw repr (no HTML, Markdown or image): {raw}"
     text = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/html", ""))
+                     + str(o.get("data", {}).get("text/markdown", ""))
                      for c in ran.cells if c.cell_type == "code" for o in c.outputs)
     assert "shape: (" not in text and "<ThresholdSearch" not in text
+    assert not re.search(r"\bnan\b", text), re.search(r".{60}\bnan\b.{20}", text)  # an estimate that is not one
+    if lang == "zh":  # printed lines (progress, warnings) in Chinese: no run of four English words
+        printed = "\n".join(o.get("text", "") for c in ran.cells if c.cell_type == "code" for o in c.outputs
+                             if o.output_type == "stream")
+        assert not re.search(r"[A-Za-z]{3,}(?: [A-Za-z]{3,}){3}", printed), printed
     assert not re.search(r"\d\.\d+e[+-]?\d", text), re.search(r".{40}\d\.\d+e[+-]?\d.{20}", text)
     headings = [line for c in ran.cells if c.cell_type == "markdown" for line in c.source.splitlines()
                 if line.startswith("#")]

@@ -162,8 +162,13 @@ def test_display_tables_format_numbers_for_a_reader():
         assert text in html, text
     assert "gold 金卡" not in html and "1.5963e6" not in html and "1596300.4" not in html
     assert 'style="overflow-x: auto' in html  # a wide table scrolls in its own box
+    coded = display_table(pl.DataFrame({"reason": ["expiring", "near_floor", None], "scheme": ["a", "b", "c"]}), "zh")
+    assert coded.df["reason"].to_list() == ["有效期将满", "接近下限", None] and coded.df["scheme"].to_list() == ["a", "b", "c"]
+    assert display_table(pl.DataFrame({"reason": ["expiring", "other"]}), "zh").df["reason"].to_list() == ["expiring", "other"]
     money = display_table(pl.DataFrame({"cost_change": [-204.0, 0.0], "revenue": [12.25, 3.5]}), "zh")._repr_html_()
     assert all(s in money for s in (">−¥204<", ">¥0<", ">¥12.25<", ">¥3.50<"))  # whole yuan without fen, sign first
+    shares = display_table(pl.DataFrame({"churn_rate": [0.0004, 0.25, 0.0]}), "en")._repr_html_()
+    assert all(s in shares for s in (">0.04%<", ">25.00%<", ">0.00%<"))  # never 0.0% for a share that is not 0
     en = display_table(t, "en")._repr_html_()
     assert "gold 金卡" in en and "yearly benefit cost (yuan)" in en and "yes" in en
 
@@ -233,6 +238,10 @@ def test_the_analyses_warnings_notes_and_sources_are_said_in_chinese():
     assert {"改动", "降级效应", "流失概率 p", "净值", "收入", "流失成本", "降级效应（估计时）"} <= topics
     assert not any(re.search(r"[a-z]{4,} [a-z]{4,}", v) for v in cmp.assumptions.filter(
         pl.col("topic").is_in(["净值", "流失成本", "降级效应（估计时）"]))["value"].to_list())
+    zh = compare_reforms(p, "unicom_vip", {"x": {"thresholds.mobile.gold": 350}}, drop_effect=(1.5, 2.0, 3.0),
+                         lang="zh")  # no `churned` column: no churn rate, a note shared by every reform
+    assert zh.table["warnings"].item() == said(zh.notes[0], "zh") and zh.table["warnings"].item().startswith("无流失成本：")
+    assert "warning:" not in repr(zh) and repr(zh).count("note: no churn cost") == 1  # said once, as the note
     en = compare_reforms(p, "unicom_vip", {"same": {"thresholds.mobile.gold": 300}}, drop_effect=(1.5, 2.0, 3.0),
                          churn=0.1)
     assert en.table["drop_effect_source"].item() == "set by the analyst (low, central, high)"

@@ -9,6 +9,7 @@ which notebooks and report pages show as HTML:
   a Chinese report;
 - counts with thousands separators, shares as percentages, money in yuan (``¥1,596,300``),
   months as ``2024-12``, true/false as yes/no (是/否), missing values as ``–``;
+- a coded value shown in words where the catalogue has them (``reason``: ``expiring`` -> 有效期将满);
 - a tier shown by its label (``gold 金卡``; in Chinese ``金卡``), its code and rank columns hidden;
 - the table in a box of its own that scrolls sideways when wider than the page (and downwards
   when long), so a wide table never runs off the page.
@@ -163,6 +164,14 @@ def _shown(df: Any, lang: str) -> Any:
         if m and f"tier{m.group('suffix')}" in df.columns:  # a tier's rank orders the rows; it is not read
             drop.append(column)
     out = df.drop(drop)
+    catalogue = terms()
+    for column in out.columns:  # coded values ("expiring") as words, when every value has its term
+        if out.schema[column] in (pl.String, pl.Categorical) or isinstance(out.schema[column], pl.Enum):
+            values = out[column].drop_nulls().cast(pl.String).unique().to_list()
+            keys = {v: f"value.{column}.{v}" for v in values}
+            if values and all(k in catalogue for k in keys.values()):
+                out = out.with_columns(pl.col(column).cast(pl.String).replace_strict(
+                    {v: term(k, lang) for v, k in keys.items()}, default=None))
     if lang != "en" and labels:  # "gold 金卡" -> "金卡": the Chinese part of a bilingual label
         out = out.with_columns(pl.col(c).str.replace(r"^[\x00-\x7f]+\s+(\S*[^\x00-\x7f])", "$1") for c in labels)
     return out
@@ -183,7 +192,7 @@ def _gt(df: Any, lang: str, title: str | None, note: str | None, headers: Mappin
     for column in df.columns:
         kind = column_format(column, df.schema[column])
         if kind == "percent":
-            table = table.fmt_percent(columns=column, decimals=1)
+            table = table.fmt_percent(columns=column, decimals=_percent_decimals(df[column]))
         elif kind == "yuan":
             table = table.fmt_currency(columns=column, currency="CNY", decimals=_decimals(df[column], money=True))
         elif kind == "integer":
@@ -201,6 +210,16 @@ def _first_days(s: Any) -> bool:
     """Whether every date of ``s`` is the 1st of its month (a month column, shown ``2024-12``)."""
     days = s.drop_nulls().dt.day()
     return days.len() == 0 or bool((days == 1).all())
+
+
+def _percent_decimals(s: Any) -> int:
+    """One decimal (6.1%), more when a non-zero share would read 0.0% (0.04%, at most 4)."""
+    import math
+
+    small = s.drop_nulls().abs().filter(s.drop_nulls().abs() > 0).min()
+    if small is None or small * 100 >= 0.05:
+        return 1
+    return min(4, max(2, math.ceil(-math.log10(small * 100))))
 
 
 def _decimals(s: Any, *, money: bool = False) -> int:

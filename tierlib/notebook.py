@@ -32,7 +32,7 @@ def check_markdown_lang(lang: str) -> str | None:
     >>> check_markdown_lang("en") is None
     True
     >>> print(check_markdown_lang("zh"))
-    警告：本页的标题和说明文字仍是英文（lang = zh 只作用于表格和图表）：请用 papermill --engine tierlib -p lang zh 运行，或用 tierlib report --lang zh。 (WARNING: headings and text are in English: run papermill with --engine tierlib.)
+    警告：本页的标题和说明文字仍是英文（lang = zh 只作用于表格和图表）：请用 papermill --engine tierlib -p lang zh 运行，或用 tierlib report --lang zh。
     """
     from tierlib.terms import check_lang, term
 

@@ -36,10 +36,12 @@ class TranslatingEngine:
 
         from tierlib.notebook import MARKDOWN_LANG_ENV
 
+        said_in = SOURCE_LANG
         if lang != SOURCE_LANG and source:
             translate_notebook(nb, lang, source)
+            said_in = lang
         before = os.environ.get(MARKDOWN_LANG_ENV)
-        os.environ[MARKDOWN_LANG_ENV] = lang  # the kernel inherits it: check_markdown_lang stays quiet
+        os.environ[MARKDOWN_LANG_ENV] = said_in  # the kernel inherits it: check_markdown_lang is quiet when it is lang
         try:
             return NBClientEngine.execute_notebook(nb, kernel_name, **kwargs)
         finally:

@@ -96,7 +96,7 @@ def tier_bars(distribution: pl.DataFrame, *, columns: int = 3, title: str | None
     >>> sorted(tier_bars(d).to_dict())[:3]
     ['$schema', 'columns', 'config']
     >>> tier_bars(d, lang="zh").to_dict()["title"]
-    '星级分布：各星级的客户占比与收入占比'
+    '等级分布：各等级的客户占比与收入占比'
     """
     check_lang(lang)
     cols = ["share"] + (["revenue_share"] if "revenue_share" in distribution.columns

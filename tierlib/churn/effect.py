@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
 import numpy as np
 import polars as pl
 
@@ -141,7 +142,8 @@ class DropEffect:
 
         lo, hi = self.ci
         nlo, nhi = self.naive_ci
-        text = term("say.effect_summary", lang).format(
+        key = "say.effect_summary" if math.isfinite(self.hazard_ratio) else "say.effect_summary_none"  # no "xnan"
+        text = term(key, lang).format(
             hr=f"{self.hazard_ratio:.2f}", window=self.window, level=f"{self.level:.0%}", lo=f"{lo:.2f}",
             hi=f"{hi:.2f}", p=f"{self.p_value:.3f}", bandwidth=f"{self.bandwidth:.0%}", n_below=self.n_below,
             events_below=self.events_below, n_above=self.n_above, events_above=self.events_above,

@@ -64,7 +64,8 @@ class ReformComparison:
     reform is its own one step). ``assumptions``: what the figures rest on, per reform.
     ``simulations``: the :class:`~tierlib.reforms.Simulation` of each named reform.
     ``effect``: the hazard ratio ``(central, low, high)`` used (None when unavailable) and
-    ``effect_source`` how it was obtained; ``notes``: warnings shared by every reform.
+    ``effect_source`` how it was obtained; ``notes``: warnings shared by every reform;
+    ``lang``: the language of the table's words.
     """
 
     as_of: dt.date
@@ -77,6 +78,7 @@ class ReformComparison:
     effect_source: str
     probability: str
     notes: tuple[str, ...] = ()
+    lang: str = "en"
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """The three tables by sheet name, for :func:`tierlib.excel.write_workbook`."""
@@ -90,7 +92,8 @@ class ReformComparison:
                    f"net value {r['net_value']:+,.0f} ({r['net_value_lo']:+,.0f} .. {r['net_value_hi']:+,.0f})")
             lines.append(f"  {r['reform']}: {r['up']} up, {r['down']} down; benefit cost saved "
                          f"{r['cost_saved']:+,.0f}; {net}")
-            lines += [f"    warning: {w}" for w in r["warnings"].split("\n") if w and w not in self.notes]
+            shared = {said(n, self.lang) for n in self.notes}  # the table's words are in its language
+            lines += [f"    warning: {w}" for w in r["warnings"].split("\n") if w and w not in shared]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -316,7 +319,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
                             assumptions=pl.DataFrame(assumed + shared_rows, orient="row",
                                                      schema=["reform", "topic", "value", "source", "note"]),
                             simulations=sims, effect=hr, effect_source=source, probability=how,
-                            notes=tuple(shared))
+                            notes=tuple(shared), lang=lang)
 
 
 def _later(r, d: dt.date) -> list[str]:
@@ -349,8 +352,9 @@ def _assumptions(name: str, s: Scheme, r, source: str, how: str, lang: str) -> l
                 t("row.estimated") if kind in ("source.effect_estimated", "source.effect_given") else
                 t("row.set_by_analyst") if kind.startswith("source.effect_") else t("row.missing"),
                 t("row.drop_effect_note")))
-    assumed = getattr(how, "key", "") in ("source.member_rate", "source.member_rate_none")
-    out.append((name, t("row.churn_p"), said(how, lang), t("row.assumed") if assumed else t("row.given"),
+    kind = getattr(how, "key", "")
+    out.append((name, t("row.churn_p"), said(how, lang), t("row.assumed") if kind == "source.member_rate" else
+                t("row.missing") if kind in ("source.member_rate_none", "source.p_none") else t("row.given"),
                 t("row.churn_p_note")))
     return out
 

@@ -91,7 +91,8 @@ class Simulation:
                  term("say.sim_cost", lang).format(base=f"{r['cost_base']:,.0f}", reform=f"{r['cost_reform']:,.0f}",
                                                    change=f"{r['cost_change']:+,.0f}"),
                  term("say.sim_near", lang).format(near=f"{self.near:.0%}", base=f"{r['near_base']:,}",
-                                                   reform=f"{r['near_reform']:,}")]
+                                                   reform=f"{r['near_reform']:,}"),
+                 self.revenue.text(lang)]  # what the revenue figures are
         lines += [f"⚠ {said(w, lang)}" for w in self.warnings]
         return "\n".join(f"- {line}" for line in lines)
 

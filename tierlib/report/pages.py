@@ -50,7 +50,8 @@ def page_lang(notebook: Any) -> str:
     >>> page_lang(new_notebook(metadata={"papermill": {"parameters": {"lang": "zh"}}})), page_lang(new_notebook())
     ('zh', 'en')
     """
-    lang = ((notebook.get("metadata") or {}).get("papermill") or {}).get("parameters", {}).get("lang", "en")
+    papermill = (notebook.get("metadata") or {}).get("papermill") or {}
+    lang = (papermill.get("parameters") or {}).get("lang", "en")
     return lang if lang in LANGS else "en"
 
 

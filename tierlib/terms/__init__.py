@@ -4,7 +4,8 @@ A term is a key (``customers``, ``share``, ``tier``) with its text in each repor
 read from the YAML files of this folder (``tierlib/terms/*.yaml``, each a mapping
 ``key: {en: ..., zh: ...}``). The catalogue is the one place a word of the reports is
 translated: charts take their titles and axes from it, display tables their headers.
-The carriers' own words are used in Chinese (星级, 成长值, 有效期, 保级, 降级, 流失, 挽留名单).
+The carriers' own words are used in Chinese, one word per concept (等级 tier, 体系 scheme,
+复核 re-rating, 下限 a tier's floor, 门槛 a threshold, 成长值, 有效期, 保级, 降级, 流失, 挽留名单).
 
 Examples
 --------
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 import yaml
 
@@ -74,27 +77,29 @@ class Said(str):
     It is a ``str`` (the English text), so results keep holding plain strings for code and
     tests; a report in another language says it again from the catalogue with :func:`said`.
     A field that is itself a :class:`Said` (a reason inside a warning) is said in that language
-    too; other fields (ids, numbers, paths) are shown as given.
+    too; other fields (ids, numbers, paths) are shown as given. Equality and hashing are the
+    English text's (a Said equals the plain string it reads as); YAML's safe dumper does not know
+    the class (dump ``str(w)``).
 
     >>> w = say("warn.drop_untrusted", reason=say("warn.floor_decides_little", below="40%", above="20%"))
     >>> print(w)
     drop effect not to be trusted: the floor decides little: 40% of re-ratings below it drop, 20% above it
     >>> print(said(w, "zh"))
-    降级效应估计不可信：门槛作用很小：门槛下方的重新定级中 40% 降级，上方 20% 降级
-    >>> w == str(w), said("a plain string", "zh")
-    (True, 'a plain string')
+    降级效应估计不可信：下限作用很小：下限下方的复核中 40% 降级，上方 20% 降级
+    >>> said("a plain string", "zh")
+    'a plain string'
     """
 
     key: str
-    fields: dict
+    fields: Mapping
 
-    def __new__(cls, key: str, fields: dict) -> "Said":
+    def __new__(cls, key: str, fields: Mapping) -> "Said":
         out = super().__new__(cls, term(key, "en").format(**fields))
-        out.key, out.fields = key, dict(fields)
+        out.key, out.fields = key, MappingProxyType(dict(fields))  # read-only: the text cannot drift from them
         return out
 
     def __reduce__(self):  # pickles (multiprocessing, caches) as itself, not as a bare str
-        return (Said, (self.key, self.fields))
+        return (Said, (self.key, dict(self.fields)))
 
     def in_lang(self, lang: str) -> str:
         """The sentence in ``lang``."""
