@@ -174,3 +174,20 @@ def test_the_cycle_finder_finds_cycles(graph, expected):
 def test_the_parser_sees_function_level_imports():
     # the real parser on this repository: tierlib.cli imports its commands inside functions
     assert "tierlib.synth" in GRAPH[CLI] and "tierlib.report" in GRAPH[CLI]
+
+
+#: the words of the reports: used by every layer, so it imports no other module of tierlib
+TERMS = "tierlib.terms"
+#: how results are shown (display tables, chart rendering, notebook set-up, the papermill engine):
+#: above the analyses, which return data and Said sentences and never format for a page
+DISPLAY = {"tierlib.display", "tierlib.rendering", "tierlib.notebook", "tierlib.papermill_engine"}
+
+
+def test_the_terms_catalogue_imports_nothing_of_tierlib():
+    assert TERMS in MODULES and GRAPH[TERMS] - {TERMS, None} == set(), sorted(GRAPH[TERMS] - {None})
+
+
+def test_analyses_and_charts_never_import_the_display_layer():
+    assert DISPLAY <= set(MODULES)
+    bad = {m: sorted(GRAPH[m] & DISPLAY) for m in ANALYSES | CHARTS if GRAPH[m] & DISPLAY}
+    assert not bad, f"analyses that format for a page: {bad}"
