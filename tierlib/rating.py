@@ -45,16 +45,18 @@ def _resolve_schemes(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
     return out
 
 
-def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, based: bool = False,
-                    keep_internals: bool = False) -> pl.LazyFrame:
+def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, based: bool = False, keep_internals: bool = False,
+                    columns: list[str] | None = None, months: tuple[dt.date, dt.date] | None = None
+                    ) -> pl.LazyFrame:
     """Rate a panel that already passed :func:`validate` (lazy in, lazy out).
 
     ``based=True``: ``lf`` is :func:`engine.base`'s output (the same for every scheme, so it may
     be shared). Said by the caller, never guessed from column names: a panel may carry an
-    extra column named ``_i`` or ``_tj``.
+    extra column named ``_i`` or ``_tj``. ``columns``: the ledger columns to build (default
+    all, :data:`tierlib.engine.LEDGER`); ``months``: the frame's first and last month, when known.
     """
     frame = lf if based else engine.base(lf)
-    return engine.finish(_prepare(frame, s), s, keep_internals=keep_internals)
+    return engine.finish(_prepare(frame, s, months), s, keep_internals=keep_internals, columns=columns)
 
 
 def _change_months(s: Scheme) -> list[dt.date]:
@@ -82,7 +84,7 @@ def _frozen(s: Scheme, before: dt.date | None, at: dt.date | None) -> Scheme:
     return replace(s, params=MappingProxyType(params))
 
 
-def _prepare(based: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
+def _prepare(based: pl.LazyFrame, s: Scheme, months: tuple[dt.date, dt.date] | None = None) -> pl.LazyFrame:
     """The rule module's columns, every parameter read at the month of each row.
 
     Rule code reads a parameter as one value (``s.value``) or per row (``s.expr``). So that a
@@ -90,21 +92,33 @@ def _prepare(based: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     months are cut into periods in which no parameter changes; each period's rows get the
     columns the rule computes with the parameters in force in that period (windows still reach
     back into earlier months, as the rule says). One period, the usual case, costs nothing.
+
+    Each period's columns are computed over the whole frame (a rule only adds columns, so the
+    rows stay aligned) and a row takes the columns of its month's period: no filter, no concat,
+    no sort. ``months`` (first, last month of the frame, when the caller knows them) skips the
+    periods that hold no row.
     """
-    months = _change_months(s)
-    if not months:
+    bounds: list[dt.date | None] = [None, *_change_months(s), None]
+    periods = [(lo, hi) for lo, hi in zip(bounds, bounds[1:])
+               if months is None or ((lo is None or lo <= months[1]) and (hi is None or hi > months[0]))]
+    if len(bounds) == 2 or not periods:
         return s.module.prepare(based, s)
-    bounds: list[dt.date | None] = [None, *months, None]
-    lf = based.with_row_index("_row")
-    parts = []
-    for lo, hi in zip(bounds, bounds[1:]):
-        rows = pl.lit(True)
-        if lo is not None:
-            rows = rows & (pl.col("month") >= lo)
-        if hi is not None:
-            rows = rows & (pl.col("month") < hi)
-        parts.append(s.module.prepare(lf, _frozen(s, hi, lo)).filter(rows))
-    return pl.concat(parts, how="vertical_relaxed").sort("_row").drop("_row")
+    if len(periods) == 1:
+        lo, hi = periods[0]
+        return s.module.prepare(based, _frozen(s, hi, lo))
+    names = set(based.collect_schema().names())
+    parts = [s.module.prepare(based, _frozen(s, hi, lo)) for lo, hi in periods]
+    added = [c for c in parts[0].collect_schema().names() if c not in names]
+    last = len(parts) - 1
+    cols = []
+    for c in added:
+        e = pl.col(f"{c}__period{last}")
+        for k in range(last - 1, -1, -1):  # a row before period k's end takes period k's value
+            e = pl.when(pl.col("month") < periods[k][1]).then(pl.col(f"{c}__period{k}")).otherwise(e)
+        cols.append(e.alias(c))
+    frames = [p.select(pl.col(added).name.suffix(f"__period{k}")) for k, p in enumerate(parts)]
+    return pl.concat([based, *frames], how="horizontal").with_columns(cols).drop(
+        [f"{c}__period{k}" for k in range(len(parts)) for c in added])
 
 
 #: panel rows rated at a time (whole customers): bounds the memory of a scheme's
@@ -127,15 +141,19 @@ def _chunks(based: pl.DataFrame, rows: int) -> list[pl.DataFrame]:
     return [based.slice(a, b - a) for a, b in zip(cuts, cuts[1:])]
 
 
-def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme]) -> Iterator[pl.DataFrame]:
+def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme], columns: list[str] | None = None
+                  ) -> Iterator[pl.DataFrame]:
     """Ledgers of a validated eager panel, one scheme at a time, on one shared based frame.
 
     A customer's ledger depends on that customer's rows only, so each scheme is rated on
     slices of whole customers (:data:`CHUNK_ROWS`) and the slices' ledgers are concatenated.
+    ``columns``: the ledger columns to build (a compact ledger; default all).
     """
-    parts = _chunks(engine.base(valid.lazy()).collect(), CHUNK_ROWS)
+    based = engine.base(valid.lazy()).collect()
+    parts = _chunks(based, CHUNK_ROWS)
+    months = (based["month"].min(), based["month"].max()) if based.height else None
     for s in schemes:
-        frames = [_rate_validated(p.lazy(), s, based=True).collect() for p in parts]
+        frames = [_rate_validated(p.lazy(), s, based=True, columns=columns, months=months).collect() for p in parts]
         yield frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
 
 
