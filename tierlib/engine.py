@@ -433,10 +433,7 @@ def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False,
     holding scan; ``columns`` (default :data:`LEDGER`) picks the ledger columns to build, in
     that order (a compact ledger builds nothing else).
     """
-    columns = list(LEDGER if columns is None else columns)
-    unknown = [c for c in columns if c not in LEDGER]
-    if unknown:
-        raise ValueError(f"unknown ledger column(s) {', '.join(map(repr, unknown))} (the ledger has: {', '.join(LEDGER)})")
+    columns = list(LEDGER if columns is None else columns)  # checked by rating.ledger_columns
     schema = lf.collect_schema()
     names = schema.names()
     flags = {"given": "_assessed" in names, "init": "_init_rank" in names or "_init_until" in names,

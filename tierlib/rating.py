@@ -157,8 +157,30 @@ def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme], columns: list[str]
         yield frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
 
 
+def ledger_columns(columns: Iterable[str] | None, n_schemes: int) -> list[str] | None:
+    """The ledger columns asked for (None: all of docs/CONTRACT.md), checked.
+
+    An unknown column, a column twice, or several schemes without ``scheme`` (their rows could
+    not be told apart) is a ValueError naming it.
+    """
+    if columns is None:
+        return None
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    unknown = [c for c in cols if c not in engine.LEDGER]
+    if unknown or not cols:
+        raise ValueError(f"ledger columns: unknown {', '.join(map(repr, unknown)) or '(none given)'} "
+                         f"(the ledger has: {', '.join(engine.LEDGER)})")
+    twice = sorted({c for c in cols if cols.count(c) > 1})
+    if twice:
+        raise ValueError(f"ledger columns: {', '.join(map(repr, twice))} given twice")
+    if n_schemes > 1 and "scheme" not in cols:
+        raise ValueError(f"ledger columns: {n_schemes} schemes are rated, so 'scheme' must be among the "
+                         f"columns (their rows could not be told apart)")
+    return cols
+
+
 def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[SchemeLike], *,
-         own_carrier: bool = False) -> pl.DataFrame | pl.LazyFrame:
+         own_carrier: bool = False, columns: Iterable[str] | None = None) -> pl.DataFrame | pl.LazyFrame:
     """Rate every customer-month of a panel under one or several schemes.
 
     Parameters
@@ -170,6 +192,9 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
         scheme's carrier (:func:`tierlib.panel.of_carrier`; every customer when the panel has no
         ``carrier`` column). A panel none of whose customers belongs to any of the schemes'
         carriers is a ValueError naming the carriers (an eager panel).
+    columns : a compact ledger: only these ledger columns, in this order (default: all of
+        docs/CONTRACT.md). Nothing else is built, so a whole-base run of many schemes holds a
+        fraction of the memory. With several schemes ``scheme`` must be among them.
 
     Returns
     -------
@@ -194,21 +219,22 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
     └────────────┴────────┴─────────────┘
     """
     schemes = _resolve_schemes(scheme)
+    cols = ledger_columns(columns, len(schemes))
     if isinstance(panel, pl.LazyFrame):
         valid = validate(panel)
         if own_carrier:  # the filter reads the panel's `carrier`, which does not enter the engine
-            frames = [_rate_validated(of_carrier(valid, s.carrier), s) for s in schemes]
+            frames = [_rate_validated(of_carrier(valid, s.carrier), s, columns=cols) for s in schemes]
         else:
             based = engine.base(valid)
-            frames = [_rate_validated(based, s, based=True) for s in schemes]
+            frames = [_rate_validated(based, s, based=True, columns=cols) for s in schemes]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
     valid = validate(panel)
     if own_carrier:
-        frames = [next(_iter_ledgers(of_carrier(valid, s.carrier), [s])) for s in schemes]
+        frames = [next(_iter_ledgers(of_carrier(valid, s.carrier), [s], cols)) for s in schemes]
         if valid.height and not any(f.height for f in frames):  # an empty ledger is no answer
             raise ValueError(f"own_carrier: no customer of the schemes' carriers "
                              f"({', '.join(sorted({s.carrier for s in schemes}))}) in the panel; its column "
                              f"'carrier' holds {', '.join(map(str, valid['carrier'].unique().sort().to_list()))}")
     else:
-        frames = list(_iter_ledgers(valid, schemes))
+        frames = list(_iter_ledgers(valid, schemes, cols))
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
