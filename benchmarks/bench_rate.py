@@ -209,7 +209,7 @@ def anchor_star(panel):
     import polars as pl
     import pyarrow as pa
 
-    from tierlib.params import load_scheme
+    from tierlib.schemefiles import load_scheme
 
     month_index, star, days_of = _anchor_kernels()
     s = load_scheme("telecom_star")
@@ -265,7 +265,7 @@ def child(args: list[str]) -> None:
     import polars as pl
 
     import tierlib
-    from tierlib.rating import CHUNK_ROWS, _chunks, _rate_validated, _resolve_schemes
+    from tierlib.rating import CHUNK_ROWS, _chunks, _rate_validated, _resolve_schemes, declared_columns
 
     kind, path = args[0], args[1]
     if kind == "generate":
@@ -285,7 +285,7 @@ def child(args: list[str]) -> None:
         valid = tierlib.validate(panel)
         res["validate_s"] = time.perf_counter() - t
         t = time.perf_counter()  # what rate(panel, [many]) shares between schemes
-        parts = _chunks(tierlib.engine.base(valid.lazy()).collect(), CHUNK_ROWS)
+        parts = _chunks(tierlib.engine.base(valid.lazy(), declared_columns(schemes)).collect(), CHUNK_ROWS)
         res["base_s"] = time.perf_counter() - t
         res["schemes"] = {}
         for s in schemes:

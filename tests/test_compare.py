@@ -13,7 +13,8 @@ from tierlib.benefits import CATALOGUE_DIR, load_catalogue
 from tierlib.card import assumptions
 from tierlib.compare import (benefit_cost, compare, cross_table, equivalence, rank_correlation,
                              stability, tier_distribution)
-from tierlib.params import SchemeError, load_scheme
+from tierlib.params import SchemeError
+from tierlib.schemefiles import load_scheme
 from tierlib.reforms import apply_reform
 
 JAN, FEB = dt.date(2024, 1, 1), dt.date(2024, 2, 1)

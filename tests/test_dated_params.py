@@ -15,7 +15,7 @@ import pytest
 
 import tierlib
 from tierlib.domains import ladder_bounds
-from tierlib.params import load_scheme
+from tierlib.schemefiles import load_scheme
 from tierlib.paths import sample_panel
 
 KEYS = [*tierlib.schemes(), "telecom_club:high"]

@@ -9,7 +9,8 @@ import yaml
 
 import tierlib
 from tierlib.domains import DOMAINS, _domain
-from tierlib.params import SCHEME_DIR, SchemeError, load_scheme
+from tierlib.params import SchemeError
+from tierlib.schemefiles import SCHEME_DIR, load_scheme
 
 KEYS = [*tierlib.schemes(), "telecom_club:high"]
 

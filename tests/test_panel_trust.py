@@ -11,7 +11,7 @@ import tierlib
 from tierlib import engine
 from tierlib.panel import COLUMNS, PanelError, validate
 MAX_MONEY = 1e9
-from tierlib.params import load_scheme
+from tierlib.schemefiles import load_scheme
 from tierlib.paths import sample_panel
 from tierlib.rating import _rate_validated
 

@@ -135,7 +135,7 @@ def test_variants():
 
 def test_scheme_from_a_copied_parameter_file(tmp_path):
     """A new scheme is one parameter file (plus a module, which may be shared)."""
-    text = (tierlib.params.SCHEME_DIR / "unicom_vip.yaml").read_text(encoding="utf-8")
+    text = (tierlib.schemefiles.SCHEME_DIR / "unicom_vip.yaml").read_text(encoding="utf-8")
     path = tmp_path / "bank_like.yaml"
     path.write_text(text.replace("id: unicom_vip", "id: bank_like\nmodule: unicom_vip")
                     .replace("value: 450,", "value: 900,"), encoding="utf-8")

@@ -12,7 +12,8 @@ import pytest
 from tierlib.domains import ladder_bounds
 
 import tierlib
-from tierlib.params import SchemeError, load_scheme
+from tierlib.params import SchemeError
+from tierlib.schemefiles import load_scheme
 from tierlib.reforms.rated import _prepare_panel
 from tierlib.reforms import (apply_reform, load_reform, reform_warnings, simulate, sweep,
                              threshold_for_share)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from tierlib.explain import Explanation, explain
 from tierlib.panel import PanelError, validate
-from tierlib.params import Param, Scheme, SchemeError, load_scheme, schemes
+from tierlib.params import Param, Scheme, SchemeError
+from tierlib.schemefiles import load_scheme, schemes
 from tierlib.rating import rate
 from tierlib.benefits import Catalogue, load_catalogue
 from tierlib.compare import Comparison, compare

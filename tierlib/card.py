@@ -10,7 +10,8 @@ import polars as pl
 
 from tierlib.benefits import catalogues_for
 from tierlib.cardtext import scheme_card as render_card
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
+from tierlib.schemefiles import load_scheme
 
 __all__ = ["render_card", "assumptions"]
 

@@ -57,6 +57,9 @@ def scheme_card(s: Any, *, markdown: bool = False) -> str:
     out = [f"# {title}" if markdown else title, "" if markdown else "=" * len(title)]
     if s.description:
         out += [s.description, ""]
+    lineage = getattr(s, "lineage", ())
+    if lineage:
+        out.append(f"Extends: {' < '.join(lineage)} (values not listed as changed are the base's)")
     out += [f"Ladder: {ladder}", f"Holding policy: {s.holding}"]
     if s.variants:
         out.append(f"Variants: {', '.join(s.variants)}" + (f" (this card: {s.variant})" if s.variant else ""))

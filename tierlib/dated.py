@@ -18,7 +18,8 @@ from tierlib.months import as_month
 
 __all__ = ["Value", "Param", "SchemeError", "SOURCES", "flatten"]
 
-SOURCES = ("seed", "public", "assumed", "reform")
+#: where a value comes from; ``internal``: the analyst's own documents (a circular, a board paper)
+SOURCES = ("seed", "public", "internal", "assumed", "reform")
 
 
 class SchemeError(ValueError):

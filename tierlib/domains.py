@@ -123,6 +123,23 @@ DOMAINS: tuple[tuple[str, Any], ...] = (
     ("excluded_account_types", _subset(ACCOUNT_TYPES)),
     ("regional.high_provinces", _strings),
 )
+def _finite(x: Any) -> str | None:
+    return None if _number(x) else "is not a finite number"
+
+
+def _numbers(x: Any) -> str | None:
+    if not isinstance(x, (list, tuple)) or not x or any(_finite(v) for v in x):
+        return "is not a non-empty list of finite numbers"
+    return None
+
+
+#: domains by the role a scheme file's ``rule`` gives a parameter (tierlib.vocab.spec.roles):
+#: an analyst's own parameter names get a domain from what the rule does with them
+ROLES: dict[str, Any] = {
+    "window": _months(1), "months0": _months(0), "month_of_year": _month_of_year, "number": _finite,
+    "money": _money, "threshold": _money, "names": _strings, "flag": _flag, "tier": TIER,
+    "bounds": _rising(_finite, strict=True), "points": _numbers,
+}
 #: lists that must line up: (a, b, how many more entries b has than a)
 _PAIRED = (("tenure_points.years", "tenure_points.points", 0), ("tenure_points.months", "tenure_points.points", 0),
            ("spend_points.upper_bounds", "spend_points.points", 1))
@@ -146,13 +163,19 @@ def _at(p, d: dt.date) -> Any:
     return live[-1].value if live else None
 
 
-def check(s, *, where: str = "") -> None:
-    """Raise SchemeError naming the path and the value of the first parameter outside its domain."""
+def check(s, *, where: str = "", roles: dict[str, str] | None = None) -> None:
+    """Raise SchemeError naming the path and the value of the first parameter outside its domain.
+
+    ``roles``: ``{path: role}`` of the parameters a scheme file's rule reads (:data:`ROLES`), the
+    domain of a path :data:`DOMAINS` does not name.
+    """
     head = where or f"scheme {s.key}"
+    roles = roles or {}
     for path, p in s.params.items():
-        domain = _domain(path)
+        domain = _domain(path) or ROLES.get(roles.get(path, ""))
         if domain is None:
-            raise SchemeError(f"{head}: parameter '{path}' declares no domain (add it to tierlib.domains.DOMAINS)")
+            raise SchemeError(f"{head}: parameter '{path}' declares no domain: the scheme's rule does not "
+                              "read it (add it to tierlib.domains.DOMAINS if it is read elsewhere)")
         for v in p.history:
             if domain == TIER:
                 why = None if v.value in s.ladder else f"is not a tier of the ladder ({', '.join(s.ladder)})"
@@ -168,13 +191,13 @@ def check(s, *, where: str = "") -> None:
                 if x is not None and y is not None and len(y) != len(x) + more:
                     raise SchemeError(f"{head}: {b}: {len(y)} entries for the {len(x)} of {a} "
                                       f"(needs {len(x) + more})")
-    _ladder_order(s, head)
+    _ladder_order(s, head, {p for p, r in roles.items() if r == "threshold"})
 
 
-def _ladder_order(s, head: str) -> None:
+def _ladder_order(s, head: str, thresholds: set[str] = frozenset()) -> None:
     families: dict[str, list[tuple[int, str]]] = {}
     for path in s.params:
-        if not path.startswith(_LADDERED):
+        if not path.startswith(_LADDERED) and path not in thresholds:
             continue
         parts = path.split(".")
         tiers = [i for i, x in enumerate(parts) if x in s.ladder]
@@ -203,7 +226,7 @@ def ladder_bounds(s, path: str, as_of: dt.date) -> tuple[float, float]:
     """The range a tier-keyed threshold may take at ``as_of`` and keep the ladder in order:
     from the tier below's value (0 at the bottom) to the tier above's (infinity at the top).
 
-    >>> from tierlib.params import load_scheme
+    >>> from tierlib.schemefiles import load_scheme
     >>> ladder_bounds(load_scheme("unicom_vip"), "thresholds.mobile.gold", dt.date(2025, 1, 1))
     (150, 450)
     """

@@ -40,7 +40,7 @@ date_to_t = index_expr
 t_to_date = date_expr
 
 
-def base(lf: pl.LazyFrame) -> pl.LazyFrame:
+def base(lf: pl.LazyFrame, keep: tuple[str, ...] = ()) -> pl.LazyFrame:
     """Add month index ``_t``, join index ``_tj``, first panel month ``_t0``, ``tenure``, ``_i``.
 
     ``lf`` must be sorted by customer and month with contiguous months, as :func:`validate`
@@ -50,10 +50,11 @@ def base(lf: pl.LazyFrame) -> pl.LazyFrame:
     Only the contract's columns (RULES.md §1, :data:`tierlib.panel.COLUMNS`) enter the engine:
     an extra panel column can never stand in for one of the engine's working columns
     (``valid_until``, ``_floor``, ``tenure`` ...) and change a result. Extra columns do not reach
-    the ledger; join them back on ``customer_id, month``.
+    the ledger; join them back on ``customer_id, month``. ``keep``: the extra columns the rated
+    schemes declare they read (``Scheme.columns``, a scheme file's ``rule.columns``).
     """
     names = lf.collect_schema().names()
-    lf = lf.select([c for c in COLUMNS if c in names])
+    lf = lf.select([c for c in COLUMNS if c in names] + [c for c in keep if c in names and c not in COLUMNS])
     cid = pl.col(CID)
     first = (cid != cid.shift(1)).fill_null(True)
     return lf.with_columns(_t=date_to_t(pl.col("month")), _tj=date_to_t(pl.col("join_month"))).with_columns(

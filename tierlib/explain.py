@@ -10,7 +10,8 @@ import polars as pl
 from tierlib.engine import LEDGER
 from tierlib.months import as_month
 from tierlib.panel import validate
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
+from tierlib.schemefiles import load_scheme
 
 __all__ = ["explain", "Explanation"]
 
@@ -129,9 +130,10 @@ def explain(panel: pl.DataFrame | pl.LazyFrame, scheme: str | Scheme, *, custome
     lines += [f"  {name}: {v:,.2f}  ({d})" for name, v, d in comps]
     lines.append(f"window: {window}")
     for k, (tier, v, src) in enumerate(thr, 1):
-        met = "met" if r["score"] is not None and r["score"] >= v else "not met"
+        strict = tier in s.strict_tiers  # an exclusive bound, e.g. 准星级 "0(不含)"
+        met = "met" if r["score"] is not None and (r["score"] > v if strict else r["score"] >= v) else "not met"
         mark = "  <- assessed" if k == r["_assessed"] else ""
-        lines.append(f"  {tier:>9} >= {v:,.0f}: {met}{mark}  {src}")
+        lines.append(f"  {tier:>9} {'> ' if strict else '>='} {v:,.0f}: {met}{mark}  {src}")
     if r["next_tier"] and r["to_next"] is not None:
         lines.append(f"next tier {r['next_tier']}: {r['to_next']:,.2f} more score needed")
     elif r["rank"] == K:

@@ -20,7 +20,8 @@ from typing import Iterable, Mapping, Sequence
 import polars as pl
 
 from tierlib.months import as_month
-from tierlib.params import Scheme, SchemeError, load_scheme
+from tierlib.params import Scheme, SchemeError
+from tierlib.schemefiles import load_scheme
 from tierlib.revenue import REVENUE, Revenue
 
 __all__ = ["ledger_frame", "ladders", "snapshot", "customer_money", "customer_revenue", "REVENUE", "Revenue",

@@ -28,19 +28,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import polars as pl
 import yaml
 
 from tierlib.months import as_month
 from tierlib.panel import COLUMNS
+from tierlib.schema import load_schema, plain, schema_error
 from tierlib.sources import panel_files, scan_parquet_panel
 
 __all__ = ["ColumnSpec", "PanelMapping", "MappingError", "load_mapping", "apply_mapping", "read_raw", "read_mapped",
@@ -92,43 +91,21 @@ def _fail(where: str, text: str) -> MappingError:
     return MappingError(f"{where}: {text}")
 
 
-@functools.cache
 def mapping_schema() -> dict:
     """The JSON Schema every mapping file is validated against (``tierlib/mapping_schema.yaml``)."""
-    return yaml.safe_load((Path(__file__).parent / "mapping_schema.yaml").read_text(encoding="utf-8"))
+    return load_schema("mapping_schema.yaml")
 
 
-def _plain(node: Any) -> Any:
-    """A YAML document as JSON data: ``true:``/``false:`` keys (YAML booleans) as the words, dates as
-    ``YYYY-MM-DD``, number keys of a code table as text."""
-    if isinstance(node, Mapping):
-        return {(str(k).lower() if isinstance(k, bool) else str(k) if isinstance(k, (int, float)) else k):
-                _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, dt.date):
-        return node.isoformat()
-    return node
+_plain = plain  # a YAML document as JSON data (tierlib.schema)
 
 
 def _schema_errors(doc: Any, origin: str) -> None:
     """Raise one MappingError naming the path in the file of the first schema violation."""
-    validator = jsonschema.Draft202012Validator(mapping_schema())
-    errors = sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
-    if not errors:
-        return
-    e = jsonschema.exceptions.best_match(errors)
-    path = ".".join(str(p) for p in e.absolute_path)
-    where = f"{origin}.{path}" if path else origin
-    if e.validator == "additionalProperties" and isinstance(e.instance, Mapping):
-        allowed = sorted(e.schema.get("properties", {}))
-        unknown = sorted(str(k) for k in e.instance if k not in allowed)
-        what = "panel column(s)" if path == "columns" or path == "constants" else "key(s)"
-        raise _fail(where, f"unknown {what} {unknown} (allowed: {', '.join(allowed)})")
-    if e.validator == "required":
-        raise _fail(where, f"{e.message}: give the source column's name, or a mapping with 'from'")
-    hint = " (quote a code such as \"Y\" or \"yes\", which YAML reads as true)" if isinstance(e.instance, bool) else ""
-    raise _fail(where, f"{e.message}{hint}")
+    text = schema_error(doc, mapping_schema(), origin,
+                        unknown=lambda path: "panel column(s)" if path in ("columns", "constants") else "key(s)",
+                        required_hint=": give the source column's name, or a mapping with 'from'")
+    if text:
+        raise MappingError(text)
 
 
 def _spec(target: str, node: str | Mapping, where: str) -> ColumnSpec:

@@ -26,16 +26,15 @@ from types import MappingProxyType, ModuleType
 from typing import Any, Mapping
 
 import polars as pl
-import yaml
 
 from tierlib.cardtext import scheme_card
-from tierlib.dated import SOURCES, Param, SchemeError, Value, _date, _leaf, flatten  # noqa: F401  (re-exported)
+from tierlib.vocab import spec
+from tierlib.dated import SOURCES, Param, SchemeError, Value, _date, flatten  # noqa: F401  (re-exported)
 
-__all__ = ["Value", "Param", "Scheme", "load_scheme", "schemes", "SchemeError"]
+__all__ = ["Value", "Param", "Scheme", "SchemeError"]
 
 _flatten = flatten  # the old private name (tierlib.dated.flatten is the public one)
 
-SCHEME_DIR = Path(__file__).parent / "rules"
 
 
 def _short(path: str, new: Any) -> str:
@@ -57,7 +56,7 @@ def _same_type(old: Any, new: Any) -> bool:
 
 @dataclass(frozen=True)
 class Scheme:
-    """One carrier scheme: its ladder, rule module and parameters with provenance."""
+    """One scheme: its ladder, its rule (a scheme file's `rule:` section, or a module) and parameters with provenance."""
 
     id: str
     name: str
@@ -75,6 +74,9 @@ class Scheme:
     extra: Mapping[str, Any] = field(default_factory=dict)
     changes: tuple[str, ...] = ()
     key_name: str | None = None
+    rule: Mapping[str, Any] | None = None
+    lineage: tuple[str, ...] = ()
+    origin: str = ""
 
     @property
     def key(self) -> str:
@@ -86,6 +88,7 @@ class Scheme:
     def renamed(self, name: str) -> "Scheme":
         """A copy with another ledger key (e.g. a province copy rated beside the original).
 
+        >>> from tierlib.schemefiles import load_scheme
         >>> load_scheme("unicom_vip").renamed("unicom_vip_gd").key
         'unicom_vip_gd'
         """
@@ -96,6 +99,7 @@ class Scheme:
     def tier_label(self, tier: str) -> str:
         """``"star5 五星"``: the tier id and its Chinese label (the one place this is built).
 
+        >>> from tierlib.schemefiles import load_scheme
         >>> load_scheme("telecom_star").tier_label("star5")
         'star5 五星'
         """
@@ -105,6 +109,7 @@ class Scheme:
     def ladder_frame(self) -> pl.DataFrame:
         """One row per tier including ``none``: ``scheme, tier, rank, label, tier_label, top``.
 
+        >>> from tierlib.schemefiles import load_scheme
         >>> load_scheme("unicom_vip").ladder_frame().select("tier", "rank", "top").row(-1)
         ('diamond', 3, True)
         """
@@ -119,7 +124,26 @@ class Scheme:
 
     @property
     def module(self) -> ModuleType:
-        return importlib.import_module(f"tierlib.rules.{self.module_name}")
+        """What gives the scheme's ``prepare(lf, s)``: the vocabulary's compiler for a file with a
+        ``rule``, else its ``module`` (a dotted module name, or a name in tierlib.rules)."""
+        if self.rule is not None:
+            return importlib.import_module("tierlib.vocab.compile")
+        name = self.module_name if "." in self.module_name else f"tierlib.rules.{self.module_name}"
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError:
+            raise SchemeError(f"scheme {self.key}: no rule module '{name}'; write the rule in the file's "
+                              "'rule:' section (docs/SCHEMES.md) or give 'module:'") from None
+
+    @property
+    def strict_tiers(self) -> tuple[str, ...]:
+        """Tiers whose threshold is exclusive (``score > threshold``); the others are inclusive."""
+        return tuple((self.rule or {}).get("strict_thresholds") or ())
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The extra panel columns the scheme's rule declares (beyond RULES.md §1)."""
+        return tuple((self.rule or {}).get("columns") or ())
 
     @property
     def tiers(self) -> tuple[str, ...]:
@@ -142,6 +166,7 @@ class Scheme:
     def value(self, path: str, as_of: Any = None) -> Any:
         """The value of ``path`` in force at month ``as_of`` (required when the parameter is dated).
 
+        >>> from tierlib.schemefiles import load_scheme
         >>> load_scheme("mobile_gotone").value("plan_levels.288", "2025-03")
         'platinum'
         """
@@ -163,6 +188,7 @@ class Scheme:
         ledger key is ``name``, else derived from the baseline's key and the changes, so a
         baseline and its reform never share a ``scheme`` label.
 
+        >>> from tierlib.schemefiles import load_scheme
         >>> s = load_scheme("unicom_vip")
         >>> s.with_values({"thresholds.mobile.gold": 350}).value("thresholds.mobile.gold")
         350
@@ -198,7 +224,7 @@ class Scheme:
         from tierlib.domains import check
 
         if check_domains:  # off only for benefit catalogues, whose costs are not scheme parameters
-            check(out, where=f"reform of {self.key}")  # every value in its domain, thresholds in order
+            check(out, where=f"reform of {self.key}", roles=_roles(out))  # every value in its domain, thresholds in order
         return out.renamed(name)
 
     def resolved(self, as_of: Any) -> "Scheme":
@@ -234,87 +260,6 @@ def _scheme_from_state(state: dict) -> Scheme:
     return Scheme(**{k: MappingProxyType(v) if isinstance(v, dict) else v for k, v in state.items()})
 
 
-def schemes() -> list[str]:
-    """The ids of the registered schemes (one YAML file each).
+def _roles(s: Scheme) -> dict[str, str] | None:
+    return None if s.rule is None else spec.roles(s.rule, s.params, s.ladder)
 
-    >>> schemes()[:3]
-    ['mobile_credit', 'mobile_gotone', 'telecom_club']
-    """
-    return sorted(p.stem for p in SCHEME_DIR.glob("*.yaml"))
-
-
-def _read(path: Path) -> dict:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise SchemeError(f"{path}: not valid YAML: {e}") from None
-
-
-def load_scheme(scheme: str | Path | Scheme, *, variant: str | None = None,
-                as_of: Any = None) -> Scheme:
-    """Load a scheme by id (``"telecom_club"``, ``"telecom_club:high"``) or from a YAML path.
-
-    Parameters
-    ----------
-    scheme : a registered id, ``id:variant``, a path to a parameter file, or a Scheme.
-    variant : a regional variant listed in the file's ``variants``.
-    as_of : freeze every dated parameter at its value in force at this month
-        (:func:`tierlib.months.as_month`).
-
-    >>> load_scheme("telecom_club:high").value("regional.all_high")
-    True
-    >>> load_scheme("mobile_gotone", as_of="2024-06").value("plan_levels.288")
-    'silver'
-    """
-    if isinstance(scheme, Scheme):
-        out = scheme
-    else:
-        text = str(scheme)
-        if text.endswith((".yaml", ".yml")):
-            path = Path(text)
-        else:
-            if ":" in text:
-                text, variant = text.split(":", 1)[0], variant or text.split(":", 1)[1]
-            path = SCHEME_DIR / f"{text}.yaml"
-            if not path.exists():
-                raise SchemeError(f"unknown scheme '{text}' (known: {', '.join(schemes())})")
-        if not path.exists():
-            raise SchemeError(f"scheme file not found: {path}")
-        out = _build(_read(path), variant, path)
-    if as_of is not None:
-        out = out.resolved(as_of)
-    return out
-
-
-def _build(doc: dict, variant: str | None, path: Path) -> Scheme:
-    for key in ("id", "ladder", "parameters", "holding"):
-        if key not in doc:
-            raise SchemeError(f"{path}: missing '{key}'")
-    params = flatten(doc["parameters"])
-    variants = doc.get("variants") or {}
-    if variant is not None:
-        if variant not in variants:
-            raise SchemeError(f"scheme {doc['id']} has no variant '{variant}' "
-                              f"(variants: {', '.join(variants) or 'none'})")
-        for p, node in (variants[variant].get("parameters") or {}).items():
-            if p not in params:
-                raise SchemeError(f"{path}: variant '{variant}' sets unknown parameter '{p}'")
-            params[p] = _leaf(p, node)
-    ladder = tuple(doc["ladder"])
-    if ladder[0] != "none":
-        raise SchemeError(f"{path}: the ladder must start with 'none'")
-    known = {"id", "name", "label", "carrier", "ladder", "labels", "holding", "parameters",
-             "components", "module", "variants", "description"}
-    from tierlib.domains import check
-
-    out = Scheme(
-        id=doc["id"], name=doc.get("name", doc["id"]), label=doc.get("label", ""),
-        carrier=doc.get("carrier", ""), ladder=ladder,
-        labels=MappingProxyType(dict(doc.get("labels") or {})), holding=doc["holding"],
-        params=MappingProxyType(params), components=MappingProxyType(dict(doc.get("components") or {})),
-        module_name=doc.get("module", doc["id"]), variant=variant, variants=tuple(variants),
-        description=str(doc.get("description", "")).strip(),
-        extra=MappingProxyType({k: v for k, v in doc.items() if k not in known}),
-    )
-    check(out, where=str(path))  # every value in its domain, thresholds in order (tierlib.domains)
-    return out

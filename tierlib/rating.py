@@ -6,6 +6,7 @@ from typing import Iterable, Iterator
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -13,11 +14,12 @@ import polars as pl
 
 from tierlib import engine
 from tierlib.panel import of_carrier, validate
-from tierlib.params import Param, Scheme, load_scheme
+from tierlib.params import Param, Scheme
+from tierlib.schemefiles import load_scheme
 
 __all__ = ["rate"]
 
-SchemeLike = str | Scheme
+SchemeLike = str | Path | Scheme  # an id, a scheme file, or a Scheme
 
 
 def _resolve_schemes(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
@@ -27,9 +29,10 @@ def _resolve_schemes(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
     with the same id, a reform not renamed) is a :class:`SchemeError` naming the key, since its
     rows would be counted twice under one ``scheme`` label.
     """
-    from tierlib.params import SchemeError, schemes
+    from tierlib.params import SchemeError
+    from tierlib.schemefiles import schemes
 
-    given = [scheme] if isinstance(scheme, (str, Scheme)) else list(scheme)
+    given = [scheme] if isinstance(scheme, (str, Path, Scheme)) else list(scheme)
     items: list[SchemeLike] = []
     for x in given:
         items += schemes() if isinstance(x, str) and x == "all" else [x]
@@ -55,8 +58,13 @@ def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, based: bool = False, keep_in
     extra column named ``_i`` or ``_tj``. ``columns``: the ledger columns to build (default
     all, :data:`tierlib.engine.LEDGER`); ``months``: the frame's first and last month, when known.
     """
-    frame = lf if based else engine.base(lf)
+    frame = lf if based else engine.base(lf, s.columns)
     return engine.finish(_prepare(frame, s, months), s, keep_internals=keep_internals, columns=columns)
+
+
+def declared_columns(schemes: Iterable[Scheme]) -> tuple[str, ...]:
+    """The extra panel columns any of the schemes reads (kept by :func:`engine.base`)."""
+    return tuple(dict.fromkeys(c for s in schemes for c in s.columns))
 
 
 def _change_months(s: Scheme) -> list[dt.date]:
@@ -149,7 +157,7 @@ def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme], columns: list[str]
     slices of whole customers (:data:`CHUNK_ROWS`) and the slices' ledgers are concatenated.
     ``columns``: the ledger columns to build (a compact ledger; default all).
     """
-    based = engine.base(valid.lazy()).collect()
+    based = engine.base(valid.lazy(), declared_columns(schemes)).collect()
     parts = _chunks(based, CHUNK_ROWS)
     months = (based["month"].min(), based["month"].max()) if based.height else None
     for s in schemes:
@@ -225,7 +233,7 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
         if own_carrier:  # the filter reads the panel's `carrier`, which does not enter the engine
             frames = [_rate_validated(of_carrier(valid, s.carrier), s, columns=cols) for s in schemes]
         else:
-            based = engine.base(valid)
+            based = engine.base(valid, declared_columns(schemes))
             frames = [_rate_validated(based, s, based=True, columns=cols) for s in schemes]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
     valid = validate(panel)

@@ -33,7 +33,8 @@ import yaml
 
 from tierlib.cardtext import catalogue_card
 from tierlib.dated import Param, SchemeError, flatten
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
+from tierlib.schemefiles import load_scheme
 
 __all__ = ["Entitlement", "Catalogue", "load_catalogue", "catalogues_for", "CATALOGUE_DIR"]
 
@@ -201,7 +202,8 @@ def load_catalogue(scheme: str | Scheme | Path) -> Catalogue:
 
 def catalogues_for(schemes: Mapping[str, Scheme], given: Mapping[str, Catalogue] | None = None
                    ) -> dict[str, Catalogue]:
-    """A catalogue per scheme key: the given one (by key or scheme id), else the scheme id's file.
+    """A catalogue per scheme key: the given one (by key or scheme id), else the scheme id's file
+    (or that of the scheme it extends, nearest first).
 
     A scheme without a file gets an empty catalogue (cost 0), whose description says so.
 
@@ -212,10 +214,12 @@ def catalogues_for(schemes: Mapping[str, Scheme], given: Mapping[str, Catalogue]
     given = given or {}
     out = {}
     for key, s in schemes.items():
+        # a variant that extends a scheme keeps the benefits of the scheme it extends
+        files = [i for i in (s.id, *s.lineage) if (CATALOGUE_DIR / f"{i}.yaml").exists()]
         if key in given or s.id in given:
             out[key] = given.get(key, given.get(s.id))
-        elif (CATALOGUE_DIR / f"{s.id}.yaml").exists():
-            out[key] = load_catalogue(s.id)
+        elif files:
+            out[key] = load_catalogue(files[0])
         else:
             out[key] = Catalogue(s.id, f"no benefits catalogue for {s.id}: its cost is 0",
                                  MappingProxyType({}), MappingProxyType({}))

@@ -57,7 +57,7 @@ def own_customers(panel: pl.DataFrame, scheme: str, a: argparse.Namespace) -> pl
     import sys
 
     from tierlib.panel import of_carrier
-    from tierlib.params import load_scheme
+    from tierlib.schemefiles import load_scheme
 
     if a.all_carriers or "carrier" not in panel.columns:
         return panel
@@ -80,20 +80,21 @@ def cmd_compare(a: argparse.Namespace) -> int:
     from tierlib.compare import TABLES
 
     suffix = _check_out(a, (".xlsx", ".csv")) if a.out else None
-    schemes = _schemes_arg(a.scheme)
+    # loaded once: a scheme given as a file (--scheme path.yaml) is found by its object, not its id
+    schemes = [tierlib.load_scheme(x) for x in _schemes_arg(a.scheme) for x in (tierlib.schemes() if x == "all" else [x])]
     with _bar(a) as progress:
         report(progress, 0, 3, "reading the panel")
         panel = read_panel(a.panel)
         report(progress, 1, 3, f"rating under {len(schemes)} scheme(s)")
         ledger = tierlib.rate(panel, schemes)
         report(progress, 2, 3, "comparing")
-        cmp = tierlib.compare(ledger, panel, as_of=_as_of(a))
+        cmp = tierlib.compare(ledger, panel, as_of=_as_of(a), schemes=schemes)
         report(progress, 3, 3, "done")
     print(cmp)
     if a.out:
         tables = {t: cmp[t] for t in TABLES}
         tables["notes"] = pl.DataFrame({"note": list(cmp.notes)}, schema={"note": pl.String})
-        tables["assumptions"] = assumptions(list(cmp.schemes))
+        tables["assumptions"] = assumptions(schemes)
         _write(tables, "summary", a, suffix)
     return 0
 

@@ -16,7 +16,8 @@ from tierlib import engine
 from tierlib.benefits import Catalogue
 from tierlib.months import as_month
 from tierlib.panel import validate
-from tierlib.params import Scheme, load_scheme  # noqa: F401  (doctests)
+from tierlib.params import Scheme  # noqa: F401  (doctests)
+from tierlib.schemefiles import load_scheme
 from tierlib.rating import _rate_validated
 
 __all__ = ["Frame"]  # _prepare_panel and _rate_at: private to the reforms package
@@ -26,12 +27,14 @@ Frame = pl.DataFrame | pl.LazyFrame
 _date = as_month  # the one month parser (tierlib.months)
 
 
-def _prepare_panel(panel: Frame, as_of: dt.date | str | None = None) -> tuple[pl.DataFrame, dt.date]:
+def _prepare_panel(panel: Frame, as_of: dt.date | str | None = None, *,
+                   scheme: Scheme | None = None) -> tuple[pl.DataFrame, dt.date]:
     """The validated panel cut to what a rating at ``as_of`` needs, and ``as_of`` itself.
 
     Keeps the months up to ``as_of`` (later months cannot change it) of the customers in network
     at ``as_of`` (the others are not in the base), with the engine's base columns computed once
-    for every scheme variant rated on it. ``as_of`` defaults to the panel's last month.
+    for every scheme variant rated on it (with the extra columns ``scheme`` declares, which its
+    reforms share). ``as_of`` defaults to the panel's last month.
 
     >>> p = pl.DataFrame({"customer_id": [1, 1, 2], "month": [dt.date(2024, 1, 1), dt.date(2024, 2, 1),
     ...                   dt.date(2024, 1, 1)], "join_month": dt.date(2024, 1, 1), "billed": 1.0})
@@ -42,7 +45,7 @@ def _prepare_panel(panel: Frame, as_of: dt.date | str | None = None) -> tuple[pl
     d = lf.select(pl.col("month").max()).collect().item() if as_of is None else _date(as_of)
     at = lf.filter(pl.col("month") == d).select("customer_id")
     cut = lf.filter(pl.col("month") <= d).join(at, on="customer_id", how="semi")
-    out = engine.base(validate(cut)).collect()
+    out = engine.base(validate(cut), scheme.columns if scheme is not None else ()).collect()
     if out.height == 0:
         raise ValueError(f"no customer is in network at as_of {d}")
     return out, d

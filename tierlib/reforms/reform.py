@@ -26,7 +26,8 @@ from typing import Any, Mapping
 import yaml
 
 from tierlib.months import as_month
-from tierlib.params import Param, Scheme, SchemeError, load_scheme
+from tierlib.params import Param, Scheme, SchemeError
+from tierlib.schemefiles import load_scheme
 
 __all__ = ["Reform", "ReformLike", "load_reform", "apply_reform", "reform_warnings", "cumulative",
            "starting", "stack"]

@@ -16,7 +16,8 @@ import polars as pl
 from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.domains import ladder_bounds
 from tierlib.ledger import customer_money
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
+from tierlib.schemefiles import load_scheme
 from tierlib.reforms.rated import Frame, _cost, _prepare_panel, _rate_at
 
 __all__ = ["sweep", "threshold_for_share", "ThresholdSearch"]
@@ -88,7 +89,7 @@ def sweep(panel: Frame, scheme: SchemeLike, path: str, values: Sequence[Any], *,
     """
     s = load_scheme(scheme)
     s.p(path)  # an unknown path fails before any rating
-    valid, d = _prepare_panel(panel, as_of)
+    valid, d = _prepare_panel(panel, as_of, scheme=s)
     cat = catalogues_for({"s": s}, {"s": catalogue} if catalogue else None)["s"]
     money = customer_money(valid, d, revenue_months=revenue_months)
     return pl.DataFrame(_sweep_rows(valid, s, path, list(values), d, near, cat, money))
@@ -167,7 +168,7 @@ def threshold_for_share(panel: Frame, scheme: SchemeLike, path: str, share: floa
     if tier is None:
         raise ValueError(f"'{path}' does not end in a tier of {s.key}: give tier=")
     k = s.rank(tier)
-    valid, d = _prepare_panel(panel, as_of)
+    valid, d = _prepare_panel(panel, as_of, scheme=s)
     cache: dict[float, float] = {}
 
     def f(v: float) -> float:

@@ -36,7 +36,8 @@ from tierlib.churn.fit import ChurnFit
 from tierlib.churn.reform import ASSUMPTIONS as COST_ASSUMPTIONS
 from tierlib.churn.reform import member_churn_rate, reform_churn_cost
 from tierlib.ledger import customer_money
-from tierlib.params import Scheme, SchemeError, load_scheme
+from tierlib.params import Scheme, SchemeError
+from tierlib.schemefiles import load_scheme
 from tierlib.progress import Progress, report
 from tierlib.rating import rate
 from tierlib.reforms.rated import Frame, _prepare_panel, _rate_at
@@ -269,7 +270,7 @@ def compare_reforms(panel: Frame, baseline: str | Scheme, reforms: Mapping[str, 
         done[0] += 1
 
     step("validating the panel")
-    valid, d = _prepare_panel(panel, as_of)
+    valid, d = _prepare_panel(panel, as_of, scheme=base)
     # a leaver's lost revenue is set against a yearly benefit cost: a whole span of revenue for
     # every customer (late joiners and short panels included), not the months the panel shows
     revenue = Revenue(revenue_months, annualised=True)

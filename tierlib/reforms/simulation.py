@@ -17,7 +17,8 @@ import polars as pl
 
 from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.ledger import customer_money
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
+from tierlib.schemefiles import load_scheme
 from tierlib.reforms.rated import Frame, _members, _prepare_panel, _rate_at
 from tierlib.reforms.reform import ReformLike, apply_reform, reform_warnings
 from tierlib.revenue import Revenue
@@ -111,7 +112,7 @@ def simulate(panel: Frame, baseline: SchemeLike, reform: ReformLike | Scheme, *,
         new, warns = reform, ([] if reform.changes else ["the reform scheme has no changes"])
     else:
         new, warns = apply_reform(base, reform), reform_warnings(base, reform)
-    valid, d = _prepare_panel(panel, as_of)
+    valid, d = _prepare_panel(panel, as_of, scheme=base)
     a, b = pl.collect_all([_rate_at(valid, base, d, near=near), _rate_at(valid, new, d, near=near)])
     money = customer_money(valid, d, revenue_months=revenue_months)
     cat = catalogues_for({"s": base}, {"s": catalogue} if catalogue else None)["s"]

@@ -22,7 +22,8 @@ import polars as pl
 from tierlib.benefits import Catalogue, catalogues_for
 from tierlib.churn.fit import ChurnFit
 from tierlib.months import as_month, from_index, month_index
-from tierlib.params import Scheme, load_scheme
+from tierlib.params import Scheme
+from tierlib.schemefiles import load_scheme
 from tierlib.progress import Progress, report
 from tierlib.rating import rate
 from tierlib.reforms.rated import Frame

@@ -1,11 +1,13 @@
-"""One module per carrier scheme; each pairs with a parameter file ``<id>.yaml``.
+"""The built-in schemes: one file ``<id>.yaml`` each, its rule written in the scheme vocabulary.
 
-A rule module defines ``prepare(lf, s) -> LazyFrame``, adding to the panel (with the engine's
-``_t``, ``tenure``, ``_i`` columns): ``eligible``, ``score``, ``window_complete``, the per-row
-thresholds ``_thr1 .. _thrK``, score components ``c_<name>`` and eligibility conditions
-``ok_<name>`` (for explain), and optionally ``_assessed``, ``_cancel``, ``_frozen``, ``_floor``,
-``_init_rank``, ``_init_until``, ``valid_until``, ``flag``, ``_win_from``/``_win_to``.
-See docs/CONTRACT.md.
+A file's ``rule:`` section (docs/SCHEMES.md) is compiled by :mod:`tierlib.vocab.compile` to the
+``prepare(lf, s) -> LazyFrame`` contract of docs/CONTRACT.md. What the vocabulary cannot say may
+still be a Python module named by the file's ``module:`` (a name in this package or a dotted
+module path) defining ``prepare``, adding to the panel (with the engine's ``_t``, ``tenure``,
+``_i`` columns): ``eligible``, ``score``, ``window_complete``, the per-row thresholds
+``_thr1 .. _thrK``, score components ``c_<name>`` and eligibility conditions ``ok_<name>`` (for
+explain), and optionally ``_assessed``, ``_cancel``, ``_frozen``, ``_floor``, ``_init_rank``,
+``_init_until``, ``valid_until``, ``flag``, ``_win_from``/``_win_to``.
 
 Rows arrive sorted by customer and month with contiguous months: per-customer quantities use
 the engine's ``wsum``/``wsum_range``/``prev``/``first_of`` (row offsets within the customer),
