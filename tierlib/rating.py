@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 import datetime as dt
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -132,6 +135,12 @@ def _prepare(based: pl.LazyFrame, s: Scheme, months: tuple[dt.date, dt.date] | N
 #: panel rows rated at a time (whole customers): bounds the memory of a scheme's
 #: intermediate columns (~200 bytes a row) whatever the size of the panel
 CHUNK_ROWS = 2_000_000
+#: slices rated at once, each in its own thread: the compiled kernels release the GIL, so the
+#: sequential scans of two slices run on two cores (at most this many slices' working columns
+#: are held at a time)
+CHUNK_WORKERS = max(1, min(2, os.cpu_count() or 1))
+#: below this many rows a slice is not worth a thread of its own
+MIN_SLICE_ROWS = 250_000
 
 
 def _chunks(based: pl.DataFrame, rows: int) -> list[pl.DataFrame]:
@@ -158,11 +167,21 @@ def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme], columns: list[str]
     ``columns``: the ledger columns to build (a compact ledger; default all).
     """
     based = engine.base(valid.lazy(), declared_columns(schemes)).collect()
-    parts = _chunks(based, CHUNK_ROWS)
+    # whole customers per slice; a panel smaller than CHUNK_ROWS still shared among the workers
+    rows = min(CHUNK_ROWS, max(MIN_SLICE_ROWS, math.ceil(based.height / CHUNK_WORKERS)))
+    parts = _chunks(based, rows)
     months = (based["month"].min(), based["month"].max()) if based.height else None
-    for s in schemes:
-        frames = [_rate_validated(p.lazy(), s, based=True, columns=columns, months=months).collect() for p in parts]
-        yield frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
+    workers = min(len(parts), CHUNK_WORKERS)
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        for s in schemes:
+            def one(p: pl.DataFrame, s: Scheme = s) -> pl.DataFrame:
+                return _rate_validated(p.lazy(), s, based=True, columns=columns, months=months).collect()
+            frames = list(pool.map(one, parts)) if pool else [one(p) for p in parts]
+            yield frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
+    finally:
+        if pool:
+            pool.shutdown()
 
 
 def ledger_columns(columns: Iterable[str] | None, n_schemes: int) -> list[str] | None:
