@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from tierlib.months import per_day
+
 __all__ = ["PanelError", "validate", "check_all", "of_carrier", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES",
            "RANKS", "MAX_MONEY", "MAX_COUNT"]
 
@@ -270,7 +272,7 @@ def _screens(schema: pl.Schema) -> list[pl.Expr]:
         elif col.kind in ("money", "count") and isinstance(dtype, _INT):
             out += [c.min() < 0, c.max() > (MAX_MONEY if col.kind == "money" else MAX_COUNT)]
         elif col.kind == "date":
-            out.append((c.dt.day() != 1).any())
+            out.append(per_day(c, lambda x: x.dt.day() != 1).any())
         if col.values is not None and dtype != pl.Null:
             if isinstance(dtype, pl.Enum) and set(dtype.categories) <= set(col.values):
                 continue  # an Enum cannot hold any other value
