@@ -212,8 +212,8 @@ _NO_T = np.iinfo(np.int32).min  # "no month" in the scan's int32 month columns
 
 
 @numba.njit(cache=True, nogil=True)
-def _finish_kernel(i, t, score, thr, eligible, tenure, given, live, end, init_rank, init_until, resets,
-                   floor_in, vu_in, frozen, policy, has_given, has_init, has_floor, has_vu):  # pragma: no cover
+def _finish_kernel(i, t, score, thr, eligible, tenure, given, cap, live, end, init_rank, init_until, resets,
+                   floor_in, vu_in, frozen, policy, has_given, has_cap, has_init, has_floor, has_vu):  # pragma: no cover
     """One pass over the rows of a prepared frame: assessed tier, holding scan (RULES.md §2),
     tier in effect, its floor and the gaps to the next tier and to keep the tier.
 
@@ -246,6 +246,8 @@ def _finish_kernel(i, t, score, thr, eligible, tenure, given, live, end, init_ra
                 if sc >= thr[k - 1][r]:
                     a = k
                     break
+            if has_cap and a > cap[r]:  # e.g. the top star only with a provincial grant
+                a = cap[r]
         if not (el and tenure[r] > 0):
             a = 0
         assessed[r] = a
@@ -364,14 +366,15 @@ def _finish_frame(df: pl.DataFrame, s: Scheme, policy: int, flags: dict, keep_in
     out = _finish_kernel(
         _np(df, "_i", pl.Int32, 0), t, _np(df, "score", pl.Float64, float("nan")), thr,
         _np(df, "eligible", pl.Boolean, False), _np(df, "tenure", pl.Int32, 0),
-        _np(df, "_assessed", pl.Int8, 0) if flags["given"] else empty_i8, live, end,
+        _np(df, "_assessed", pl.Int8, 0) if flags["given"] else empty_i8,
+        _np(df, "_cap", pl.Int8, 0) if flags["cap"] else empty_i8, live, end,
         _np(df, "_init_rank", pl.Int8, 0) if flags["init"] else empty_i8,
         _np(df, "_init_until", pl.Int32, NO_UNTIL) if flags["init"] else empty_i32, resets,
         _np(df, "_floor", pl.Int8, 0) if flags["floor"] else empty_i8,
         (_readonly(df.select(date_to_t(pl.col("valid_until")).fill_null(_NO_T)).to_series().to_numpy())
          if flags["vu"] else empty_i32),
         _np(df, "_frozen", pl.Boolean, False) if flags["frozen"] else _readonly(np.zeros(n, np.bool_)),
-        policy, flags["given"], flags["init"], flags["floor"], flags["vu"])
+        policy, flags["given"], flags["cap"], flags["init"], flags["floor"], flags["vu"])
     assessed, held, until, since, rerated, rank, floor, to_next, to_keep, until_t, status, next_rank = out
     ladder = tuple(s.ladder)
     if flags["vu"]:
@@ -437,7 +440,7 @@ def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False,
     columns = list(LEDGER if columns is None else columns)  # checked by rating.ledger_columns
     schema = lf.collect_schema()
     names = schema.names()
-    flags = {"given": "_assessed" in names, "init": "_init_rank" in names or "_init_until" in names,
+    flags = {"given": "_assessed" in names, "cap": "_cap" in names, "init": "_init_rank" in names or "_init_until" in names,
              "floor": "_floor" in names, "vu": "valid_until" in names, "frozen": "_frozen" in names,
              "provisional": "_provisional" in names}
     extra = []
@@ -451,7 +454,7 @@ def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False,
     if extra:
         lf = lf.with_columns(extra)
     inputs = ["_i", "_t", "score", "eligible", "tenure", *(f"_thr{k}" for k in range(1, len(s.tiers) + 1))]
-    inputs += [c for c, on in (("_assessed", flags["given"]), ("_floor", flags["floor"]),
+    inputs += [c for c, on in (("_assessed", flags["given"]), ("_cap", flags["cap"]), ("_floor", flags["floor"]),
                                ("valid_until", flags["vu"]), ("_frozen", flags["frozen"]),
                                ("_provisional", flags["provisional"])) if on]
     inputs += ["_init_rank", "_init_until"] if flags["init"] else []
