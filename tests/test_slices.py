@@ -46,3 +46,27 @@ def test_a_small_panel_is_shared_between_the_workers(monkeypatch):
     monkeypatch.setattr(rating, "_chunks", lambda b, rows: seen.append(rows) or real(b, rows))
     assert_frame_equal(tierlib.rate(p, "unicom_vip"), tierlib.rate(p.lazy(), "unicom_vip").collect())
     assert seen == [-(-p.height // 2)]
+
+
+@pytest.mark.parametrize("dtype", ["enum", "narrow enum", "categorical"])
+def test_brand_and_province_held_as_categories_rate_as_strings(panel, whole, dtype):
+    # rate() casts the free-text columns to String only in the plans of the schemes reading
+    # them (telecom_club's thresholds by brand, regional provinces); an Enum lacking some
+    # threshold key (here 'ehome') must not fail nor change a tier
+    cols = ("brand", "province")
+    if dtype == "categorical":
+        p = panel.with_columns(pl.col(cols).cast(pl.String).cast(pl.Categorical))
+    else:
+        cats = {c: sorted(set(panel[c].cast(pl.String).drop_nulls())) for c in cols}
+        if dtype == "narrow enum":
+            p0 = panel.with_columns(brand=pl.when(pl.col("brand").cast(pl.String) == "ehome")
+                                    .then(pl.lit("tianyi")).otherwise(pl.col("brand").cast(pl.String)))
+            cats["brand"] = [b for b in cats["brand"] if b != "ehome"]
+        else:
+            p0 = panel
+        p = p0.with_columns(pl.col(c).cast(pl.String).cast(pl.Enum(cats[c])) for c in cols)
+        if dtype == "narrow enum":
+            want = tierlib.rate(p0.with_columns(pl.col(cols).cast(pl.String)).lazy(), "all").collect()
+            assert_frame_equal(tierlib.rate(p, "all"), want)
+            return
+    assert_frame_equal(tierlib.rate(p, "all"), whole)

@@ -319,11 +319,21 @@ def _defaults(schema: pl.Schema) -> list[pl.Expr]:
     return exprs
 
 
-def _casts(schema: pl.Schema) -> list[pl.Expr]:
-    """Lossless casts to the engine's working types (ints to float money, text to enums)."""
+def free_text(schema: pl.Schema) -> list[pl.Expr]:
+    """Casts to String of the free-text columns (``brand``, ``province``) held as categories."""
+    return [pl.col(name).cast(pl.String) for name, col in COLUMNS.items()
+            if col.kind == "text" and col.values is None and isinstance(schema.get(name), (pl.Categorical, pl.Enum))]
+
+
+def _casts(schema: pl.Schema, text: bool = True) -> list[pl.Expr]:
+    """Lossless casts to the engine's working types (ints to float money, text to enums).
+
+    ``text=False`` leaves free-text columns held as categories uncast (:func:`free_text`)."""
     exprs = []
     for name, col in COLUMNS.items():
         if name == "customer_id" or name not in schema:
+            continue
+        if not text and col.kind == "text" and col.values is None and isinstance(schema[name], (pl.Categorical, pl.Enum)):
             continue
         c = pl.col(name)
         if isinstance(schema[name], pl.Enum) and col.values is not None and schema[name].categories.to_list() == list(col.values):
@@ -360,6 +370,12 @@ def validate(panel: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     ...
     tierlib.panel.PanelError: column 'billed': negative money (must be >= 0) (1 row); customer_id c1
     """
+    return _validate(panel)
+
+
+def _validate(panel: pl.DataFrame | pl.LazyFrame, text: bool = True) -> pl.DataFrame | pl.LazyFrame:
+    """:func:`validate`; ``text=False`` (``rate``, which casts where a scheme reads them) leaves the
+    free-text columns held as categories uncast: a String per row costs as much as the checks."""
     if not isinstance(panel, (pl.DataFrame, pl.LazyFrame)):
         raise TypeError(f"panel must be a polars DataFrame or LazyFrame, got {type(panel).__name__}")
     lazy = isinstance(panel, pl.LazyFrame)
@@ -373,7 +389,7 @@ def validate(panel: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     if suspect or not is_sorted and lazy:
         _check_rows(panel.lazy(), schema)
     out = lf.with_columns(_defaults(schema))
-    out = out.with_columns(_casts(out.collect_schema()))
+    out = out.with_columns(_casts(out.collect_schema(), text))
     if not is_sorted and lazy:
         out = out.sort("customer_id", "month")
     return out if lazy else out.collect()

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from tierlib import engine
-from tierlib.panel import of_carrier, validate
+from tierlib.panel import _validate, free_text, of_carrier, validate
 from tierlib.params import Param, Scheme
 from tierlib.schemefiles import load_scheme
 
@@ -62,6 +62,8 @@ def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, based: bool = False, keep_in
     all, :data:`tierlib.engine.LEDGER`); ``months``: the frame's first and last month, when known.
     """
     frame = lf if based else engine.base(lf, s.columns)
+    text = free_text(frame.collect_schema())  # only where the scheme reads them (projection pushdown)
+    frame = frame.with_columns(text) if text else frame
     return engine.finish(_prepare(frame, s, months), s, keep_internals=keep_internals, columns=columns)
 
 
@@ -255,7 +257,7 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
             based = engine.base(valid, declared_columns(schemes))
             frames = [_rate_validated(based, s, based=True, columns=cols) for s in schemes]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-    valid = validate(panel)
+    valid = _validate(panel, text=False)  # brand, province cast to String in each scheme's plan
     if own_carrier:
         frames = [next(_iter_ledgers(of_carrier(valid, s.carrier), [s], cols)) for s in schemes]
         if valid.height and not any(f.height for f in frames):  # an empty ledger is no answer
