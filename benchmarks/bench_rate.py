@@ -313,6 +313,14 @@ def child(args: list[str]) -> None:
                 f()
                 times[name].append(time.perf_counter() - t)
         res.update({k: min(v) for k, v in times.items()})
+    elif kind == "compact":  # rate(panel, schemes, columns=[...]): the whole compact ledger held
+        schemes = _resolve_schemes(args[2].split(","))
+        cols = args[3].split(",")
+        tierlib.rate(panel.head(100), schemes, columns=cols)
+        t = time.perf_counter()
+        ledger = tierlib.rate(panel, schemes, columns=cols)
+        res.update({"s": time.perf_counter() - t, "ledger_rows": ledger.height,
+                    "ledger_mb": ledger.estimated_size() / 2**20, "panel_mb": panel.estimated_size() / 2**20})
     elif kind == "scheme":
         t = time.perf_counter()
         ledger = tierlib.rate(panel, args[2])
@@ -387,6 +395,8 @@ def main() -> None:
     ap.add_argument("--no-single", action="store_true", help="skip the one-scheme-per-process runs")
     ap.add_argument("--anchor-only", action="store_true", help="only rate() of telecom_star against the anchor kernel")
     ap.add_argument("--anchor-repeats", type=int, default=3, help="alternating anchor / rate / validate runs (min taken)")
+    ap.add_argument("--compact", metavar="A,B", help="only rate(panel, schemes, columns=A,B) holding the whole "
+                    "compact ledger: its time and the child's peak RSS")
     ap.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     a = ap.parse_args()
 
@@ -397,6 +407,22 @@ def main() -> None:
     schemes = known if a.schemes == "all" else a.schemes.split(",")
     start_load = load()
     t0 = time.perf_counter()
+    if a.compact:
+        c = run_child("compact", str(path), ",".join(schemes), a.compact)
+        text = (f"panel: {a.customers:,} customers x {a.months} months = {c['rows']:,} rows ({c['panel_mb']:,.0f} MB "
+                f"in memory)\n\n`tierlib.rate(panel, {len(schemes)} schemes, columns={a.compact.split(',')})`: "
+                f"{c['ledger_rows']:,} ledger rows ({c['ledger_mb']:,.0f} MB) in {c['s']:.1f} s wall "
+                f"({c['cpu_s']:.0f} CPU s for the whole child); peak RSS of the child **{c['peak_mb'] / 1024:.2f} GB** "
+                f"(panel read included)\n\nload average before / after: {start_load} / {load()}")
+        print(text)
+        if a.record:
+            m = machine()
+            with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
+                f.write(f"\n## bench_rate compact ledger ({dt.date.today()}, {c['rows']:,} panel rows)\n\n"
+                        f"Command: `.venv/bin/python benchmarks/bench_rate.py {' '.join(x for x in sys.argv[1:] if x != '--record')}`"
+                        f"\n\nMachine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM; polars {m['polars']}, "
+                        f"numba {m['numba']}\n\n{text}\n")
+        return
     anc = run_child("anchor", str(path), str(a.anchor_repeats))
     anchor_lines = [
         f"anchor (telecom_star, one compiled pass, benchmarks/bench_rate.py:anchor_star): equal to "

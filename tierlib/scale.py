@@ -333,9 +333,9 @@ def _read_partition(files: list[Path], staging: Path, bounds: list | None, n: in
 
 
 def _validate(panel: pl.DataFrame) -> pl.DataFrame:
-    from tierlib.panel import validate
+    from tierlib.panel import _validate as validate
 
-    return validate(panel)
+    return validate(panel, text=False)  # as rate(): brand, province cast where a scheme reads them
 
 
 def read_ledger(out_dir: str | Path, scheme: str | None = None, *, lazy: bool = False
