@@ -379,6 +379,16 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def _record(title: str, text: str) -> None:
+    """Append one section (the command, the machine, ``text``) to RESULTS.md."""
+    m = machine()
+    with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
+        f.write(f"\n## bench_rate {title}\n\n"
+                f"Command: `.venv/bin/python benchmarks/bench_rate.py {' '.join(x for x in sys.argv[1:] if x != '--record')}`"
+                f"\n\nMachine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM; polars {m['polars']}, "
+                f"numba {m['numba']}\n\n{text}\n")
+
+
 # --- main --------------------------------------------------------------------------------
 
 def main() -> None:
@@ -416,12 +426,7 @@ def main() -> None:
                 f"(panel read included)\n\nload average before / after: {start_load} / {load()}")
         print(text)
         if a.record:
-            m = machine()
-            with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
-                f.write(f"\n## bench_rate compact ledger ({dt.date.today()}, {c['rows']:,} panel rows)\n\n"
-                        f"Command: `.venv/bin/python benchmarks/bench_rate.py {' '.join(x for x in sys.argv[1:] if x != '--record')}`"
-                        f"\n\nMachine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM; polars {m['polars']}, "
-                        f"numba {m['numba']}\n\n{text}\n")
+            _record(f"compact ledger ({dt.date.today()}, {c['rows']:,} panel rows)", text)
         return
     anc = run_child("anchor", str(path), str(a.anchor_repeats))
     anchor_lines = [
@@ -441,12 +446,7 @@ def main() -> None:
                           f"load average before / after: {start_load} / {load()}"])
         print(text)
         if a.record:
-            m = machine()
-            with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
-                f.write(f"\n## bench_rate anchor ({dt.date.today()}, {anc['rows']:,} rows)\n\n"
-                        f"Command: `.venv/bin/python benchmarks/bench_rate.py {' '.join(x for x in sys.argv[1:] if x != '--record')}`"
-                        f"\n\nMachine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM; polars {m['polars']}, "
-                        f"numba {m['numba']}\n\n{text}\n")
+            _record(f"anchor ({dt.date.today()}, {anc['rows']:,} rows)", text)
         return
     every = run_child("all", str(path), ",".join(schemes))
     single = {} if a.no_single else {s: run_child("scheme", str(path), s) for s in schemes}
