@@ -134,8 +134,8 @@ def _prepare(based: pl.LazyFrame, s: Scheme, months: tuple[dt.date, dt.date] | N
         [f"{c}__period{k}" for k in range(len(parts)) for c in added])
 
 
-#: panel rows rated at a time (whole customers): bounds the memory of a scheme's
-#: intermediate columns (~200 bytes a row) whatever the size of the panel
+#: panel rows rated at a time (whole customers, over all the threads): bounds the memory of a
+#: scheme's intermediate columns (~200 bytes a row) whatever the size of the panel
 CHUNK_ROWS = 2_000_000
 #: slices rated at once, each in its own thread: the compiled kernels release the GIL, so the
 #: sequential scans of two slices run on two cores (at most this many slices' working columns
@@ -169,8 +169,10 @@ def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme], columns: list[str]
     ``columns``: the ledger columns to build (a compact ledger; default all).
     """
     based = engine.base(valid.lazy(), declared_columns(schemes)).collect()
-    # whole customers per slice; a panel smaller than CHUNK_ROWS still shared among the workers
-    rows = min(CHUNK_ROWS, max(MIN_SLICE_ROWS, math.ceil(based.height / CHUNK_WORKERS)))
+    # whole customers per slice, CHUNK_ROWS rows in flight at a time over all the workers (the
+    # memory bound of one slice before the slices were rated in threads); a smaller panel is
+    # still shared among the workers
+    rows = max(MIN_SLICE_ROWS, min(CHUNK_ROWS // CHUNK_WORKERS, math.ceil(based.height / CHUNK_WORKERS)))
     parts = _chunks(based, rows)
     months = (based["month"].min(), based["month"].max()) if based.height else None
     workers = min(len(parts), CHUNK_WORKERS)
