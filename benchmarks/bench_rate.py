@@ -83,6 +83,181 @@ def ensure_panel(customers: int, months: int, seed: int, *, churn: bool, string_
     return path
 
 
+# --- the anchor: a single-pass compiled kernel for telecom_star (issue 15) ----------------
+
+def _anchor_kernels():
+    """The anchor's numba kernels (built on first use: the parent process imports no numba)."""
+    import numba
+    import numpy as np
+
+    @numba.njit(cache=True, nogil=True)
+    def month_index(days):  # days since 1970-01-01 -> year * 12 + month - 1
+        # civil-from-days once per distinct day in the column's range, then a table lookup
+        lo, hi = days.min(), days.max()
+        table = np.empty(hi - lo + 1, np.int32)
+        for d in range(lo, hi + 1):
+            z = d + 719468
+            era = (z if z >= 0 else z - 146096) // 146097
+            doe = z - era * 146097
+            yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+            doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+            mp = (5 * doy + 2) // 153
+            m = mp + 3 if mp < 10 else mp - 9
+            y = yoe + era * 400 + (1 if m <= 2 else 0)
+            table[d - lo] = y * 12 + m - 1
+        out = np.empty(days.shape[0], np.int32)
+        for r in range(days.shape[0]):
+            out[r] = table[days[r] - lo]
+        return out
+
+    @numba.njit(cache=True, nogil=True)
+    def star(first, t, tj, billed, susp, seg_ok, n_mobile, n_fixed, n_broadband, n_itv, thr, n, ppy, ppt, pps,
+             max_m, max_f, max_b, max_i, validity, resets):
+        # every ledger column of telecom_star in one pass over rows sorted by customer and month
+        N = t.shape[0]
+        K = thr.shape[0]
+        eligible = np.empty(N, np.bool_)
+        score = np.empty(N, np.float64)
+        assessed = np.empty(N, np.int8)
+        rank = np.empty(N, np.int8)
+        floor = np.empty(N, np.float64)
+        until = np.empty(N, np.int32)
+        rerated = np.empty(N, np.bool_)
+        status = np.empty(N, np.int8)
+        nxt = np.empty(N, np.int8)
+        to_next = np.empty(N, np.float64)
+        to_keep = np.empty(N, np.float64)
+        complete = np.empty(N, np.bool_)
+        t0 = 0
+        start = 0
+        held, held_until = 0, -1
+        for r in range(N):
+            if first[r]:
+                t0, start, held, held_until = t[r], r, 0, -1
+            i = r - start
+            tenure = t[r] - tj[r]
+            el = seg_ok[r] and n_mobile[r] <= max_m and n_fixed[r] <= max_f and n_broadband[r] <= max_b \
+                and n_itv[r] <= max_i
+            sb = 0.0
+            ss = 0.0
+            for j in range(r - min(n, i), r):  # the last n completed months, oldest first
+                sb += billed[j]
+                ss += susp[j]
+            sb = np.rint(sb * 100.0) / 100.0  # money in fen (docs/CONTRACT.md)
+            ss = np.rint(ss * 100.0) / 100.0
+            sc = sb * ppy + (float(tenure * ppt) if n_mobile[r] > 0 else 0.0) + ss * pps
+            a = 0
+            if el and tenure > 0:
+                for k in range(K, 0, -1):
+                    if sc >= thr[k - 1]:
+                        a = k
+                        break
+            # validity holding (RULES.md §2)
+            rr = el and held > 0 and held_until >= 0 and t[r] == held_until + 1
+            if not el:
+                held, held_until = 0, -1
+            elif held > 0 and t[r] <= held_until:
+                if a > held:
+                    held = a
+                    if resets:
+                        held_until = t[r] + validity - 1
+            else:
+                held = a
+                held_until = t[r] + validity - 1 if a > 0 else -1
+            eligible[r] = el
+            score[r] = sc
+            assessed[r] = a
+            rank[r] = held
+            rerated[r] = rr
+            until[r] = held_until if held > 0 and held_until >= 0 else -1
+            floor[r] = thr[held - 1] if held > 0 else np.nan
+            to_keep[r] = sc - thr[held - 1] if held > 0 else np.nan
+            if el and held < K:
+                nxt[r] = held + 1
+                to_next[r] = max(thr[held] - sc, 0.0)
+            else:
+                nxt[r] = -1
+                to_next[r] = np.nan
+            status[r] = 0 if held == 0 else 2
+            complete[r] = max(t[r] - n, tj[r]) >= t0
+        return eligible, score, assessed, rank, floor, until, rerated, status, nxt, to_next, to_keep, complete
+
+    @numba.njit(cache=True, nogil=True)
+    def days_of(t):  # month index -> days since 1970-01-01 of its 1st; -1 stays a null marker
+        out = np.empty(t.shape[0], np.int32)
+        for r in range(t.shape[0]):
+            if t[r] < 0:
+                out[r] = 0
+                continue
+            y, m = t[r] // 12, t[r] % 12 + 1
+            y -= m <= 2
+            era = (y if y >= 0 else y - 399) // 400
+            yoe = y - era * 400
+            mp = m + 9 if m <= 2 else m - 3
+            doe = yoe * 365 + yoe // 4 - yoe // 100 + (153 * mp + 2) // 5
+            out[r] = era * 146097 + doe - 719468
+        return out
+
+    return month_index, star, days_of
+
+
+def anchor_star(panel):
+    """telecom_star's ledger from a panel sorted by customer and month with contiguous months
+    (as the benchmark's is), in one compiled pass: the 18 columns and dtypes of docs/CONTRACT.md.
+    No validation and no generality: the floor tierlib.rate is measured against."""
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+
+    from tierlib.schemefiles import load_scheme
+
+    month_index, star, days_of = _anchor_kernels()
+    s = load_scheme("telecom_star")
+    v = s.value
+    e = "eligibility."
+
+    def arr(name, dtype):
+        return panel.get_column(name).cast(dtype).to_numpy()
+
+    def nullable(values, valid, kind):
+        bits = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        return pl.Series(pa.Array.from_buffers(kind, len(values), [bits, pa.py_buffer(values)]))
+
+    def labels(codes, names):
+        idx = nullable(np.maximum(codes, 0).astype(np.uint32), codes >= 0, pa.uint32())
+        return pl.Series(names, dtype=pl.Categorical).gather(idx)
+
+    cid = panel.get_column("customer_id")
+    first = np.ones(panel.height, np.bool_)
+    ids = cid.to_numpy()
+    first[1:] = ids[1:] != ids[:-1]
+    seg = panel.get_column("segment")
+    seg_ok = seg.cast(pl.String).is_in(v(e + "segments")).to_numpy() if not isinstance(seg.dtype, pl.Enum) else \
+        np.isin(seg.to_physical().to_numpy(), [seg.dtype.categories.to_list().index(x) for x in v(e + "segments")])
+    month = panel.get_column("month")
+    t = month_index(month.to_physical().to_numpy())
+    tj = month_index(panel.get_column("join_month").to_physical().to_numpy())
+    thr = np.array([float(v(f"thresholds.{x}")) for x in s.tiers])
+    (eligible, score, assessed, rank, floor, until, rerated, status, nxt, to_next, to_keep, complete) = star(
+        first, t, tj, arr("billed", pl.Float64), arr("suspensions", pl.Float64), seg_ok,
+        arr("n_mobile", pl.Int32), arr("n_fixed", pl.Int32), arr("n_broadband", pl.Int32), arr("n_itv", pl.Int32),
+        thr, v("window_months"), float(v("points_per_yuan")), v("points_per_tenure_month"),
+        float(v("points_per_suspension")), v(e + "max_mobile"), v(e + "max_fixed"), v(e + "max_broadband"),
+        v(e + "max_itv"), v("validity_months"), bool(v("upgrade_resets")))
+    ladder = list(s.ladder)
+    return pl.DataFrame([
+        cid, month, pl.Series("scheme", [s.key], dtype=pl.Categorical).gather(np.zeros(panel.height, np.uint32)),
+        pl.Series("eligible", eligible), pl.Series("score", score), labels(assessed, ladder).alias("assessed"),
+        pl.Series("assessed_rank", assessed), labels(rank, ladder).alias("tier"), pl.Series("rank", rank),
+        nullable(floor, ~np.isnan(floor), pa.float64()).alias("floor"),
+        nullable(days_of(until), until >= 0, pa.date32()).alias("valid_until"), pl.Series("rerated", rerated),
+        labels(status, ["none", "frozen", "active"]).alias("status"), labels(nxt, ladder).alias("next_tier"),
+        nullable(to_next, ~np.isnan(to_next), pa.float64()).alias("to_next"),
+        nullable(to_keep, ~np.isnan(to_keep), pa.float64()).alias("to_keep"),
+        pl.Series("window_complete", complete), pl.repeat(None, panel.height, dtype=pl.String, eager=True).alias("flag"),
+    ])
+
+
 # --- children ----------------------------------------------------------------------------
 
 def child(args: list[str]) -> None:
@@ -90,7 +265,7 @@ def child(args: list[str]) -> None:
     import polars as pl
 
     import tierlib
-    from tierlib.rating import CHUNK_ROWS, _chunks, _rate_validated, _resolve_schemes
+    from tierlib.rating import CHUNK_ROWS, _chunks, _rate_validated, _resolve_schemes, declared_columns
 
     kind, path = args[0], args[1]
     if kind == "generate":
@@ -110,7 +285,7 @@ def child(args: list[str]) -> None:
         valid = tierlib.validate(panel)
         res["validate_s"] = time.perf_counter() - t
         t = time.perf_counter()  # what rate(panel, [many]) shares between schemes
-        parts = _chunks(tierlib.engine.base(valid.lazy()).collect(), CHUNK_ROWS)
+        parts = _chunks(tierlib.engine.base(valid.lazy(), declared_columns(schemes)).collect(), CHUNK_ROWS)
         res["base_s"] = time.perf_counter() - t
         res["schemes"] = {}
         for s in schemes:
@@ -120,6 +295,33 @@ def child(args: list[str]) -> None:
             del ledger
         res["total_s"] = (res["warmup_s"] + res["validate_s"] + res["base_s"]
                           + sum(v["s"] for v in res["schemes"].values()))
+    elif kind == "anchor":  # rate() against the single-pass kernel, alternating, in one process
+        from polars.testing import assert_frame_equal
+
+        anchor_star(panel.head(1000)), tierlib.rate(panel.head(1000), "telecom_star")  # compile / warm
+        got, want = tierlib.rate(panel, "telecom_star"), anchor_star(panel)
+        assert_frame_equal(got, want)  # every column, value and dtype (categoricals by their strings)
+        res["checked_columns"] = want.columns
+        from tierlib.panel import _validate
+
+        times = {"anchor": [], "rate": [], "validate": [], "validate_in_rate": []}
+        for _ in range(int(args[2])):
+            for name, f in (("anchor", lambda: anchor_star(panel)), ("rate", lambda: tierlib.rate(panel, "telecom_star")),
+                            ("validate", lambda: tierlib.validate(panel)),
+                            ("validate_in_rate", lambda: _validate(panel, text=False))):
+                t, c = time.perf_counter(), _cpu()
+                f()
+                times[name].append((time.perf_counter() - t, _cpu() - c))
+        res.update({k: min(v)[0] for k, v in times.items()})
+        res.update({f"{k}_cpu": min(v)[1] for k, v in times.items()})  # CPU s (all threads) of the fastest run
+    elif kind == "compact":  # rate(panel, schemes, columns=[...]): the whole compact ledger held
+        schemes = _resolve_schemes(args[2].split(","))
+        cols = args[3].split(",")
+        tierlib.rate(panel.head(100), schemes, columns=cols)
+        t = time.perf_counter()
+        ledger = tierlib.rate(panel, schemes, columns=cols)
+        res.update({"s": time.perf_counter() - t, "ledger_rows": ledger.height,
+                    "ledger_mb": ledger.estimated_size() / 2**20, "panel_mb": panel.estimated_size() / 2**20})
     elif kind == "scheme":
         t = time.perf_counter()
         ledger = tierlib.rate(panel, args[2])
@@ -140,6 +342,14 @@ def child(args: list[str]) -> None:
         tierlib.rate(sample, args[2])
         res["engine_s"] = time.perf_counter() - t
     print(json.dumps(res))
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system, every thread) of this process so far."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def run_child(*args: str) -> dict:
@@ -178,6 +388,16 @@ def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def _record(title: str, text: str) -> None:
+    """Append one section (the command, the machine, ``text``) to RESULTS.md."""
+    m = machine()
+    with open(HERE / "RESULTS.md", "a", encoding="utf-8") as f:
+        f.write(f"\n## bench_rate {title}\n\n"
+                f"Command: `.venv/bin/python benchmarks/bench_rate.py {' '.join(x for x in sys.argv[1:] if x != '--record')}`"
+                f"\n\nMachine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM; polars {m['polars']}, "
+                f"numba {m['numba']}\n\n{text}\n")
+
+
 # --- main --------------------------------------------------------------------------------
 
 def main() -> None:
@@ -192,6 +412,10 @@ def main() -> None:
     ap.add_argument("--string-ids", action="store_true", help="customer_id as zero-padded strings")
     ap.add_argument("--reference-customers", type=int, default=2000)
     ap.add_argument("--no-single", action="store_true", help="skip the one-scheme-per-process runs")
+    ap.add_argument("--anchor-only", action="store_true", help="only rate() of telecom_star against the anchor kernel")
+    ap.add_argument("--anchor-repeats", type=int, default=3, help="alternating anchor / rate / validate runs (min taken)")
+    ap.add_argument("--compact", metavar="A,B", help="only rate(panel, schemes, columns=A,B) holding the whole "
+                    "compact ledger: its time and the child's peak RSS")
     ap.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     a = ap.parse_args()
 
@@ -202,13 +426,47 @@ def main() -> None:
     schemes = known if a.schemes == "all" else a.schemes.split(",")
     start_load = load()
     t0 = time.perf_counter()
+    if a.compact:
+        c = run_child("compact", str(path), ",".join(schemes), a.compact)
+        text = (f"panel: {a.customers:,} customers x {a.months} months = {c['rows']:,} rows ({c['panel_mb']:,.0f} MB "
+                f"in memory)\n\n`tierlib.rate(panel, {len(schemes)} schemes, columns={a.compact.split(',')})`: "
+                f"{c['ledger_rows']:,} ledger rows ({c['ledger_mb']:,.0f} MB) in {c['s']:.1f} s wall "
+                f"({c['cpu_s']:.0f} CPU s for the whole child); peak RSS of the child **{c['peak_mb'] / 1024:.2f} GB** "
+                f"(panel read included)\n\nload average before / after: {start_load} / {load()}")
+        print(text)
+        if a.record:
+            _record(f"compact ledger ({dt.date.today()}, {c['rows']:,} panel rows)", text)
+        return
+    anc = run_child("anchor", str(path), str(a.anchor_repeats))
+    anchor_lines = [
+        f"anchor (telecom_star, one compiled pass, benchmarks/bench_rate.py:anchor_star): equal to "
+        f"tierlib.rate on all {len(anc['checked_columns'])} columns and dtypes; min of {a.anchor_repeats} alternating runs, one process",
+        "",
+        "| | wall s | ratio | CPU s (all threads) | CPU ratio |",
+        "|---|---:|---:|---:|---:|",
+        f"| anchor kernel (one thread) | {anc['anchor']:.2f} | 1.00x | {anc['anchor_cpu']:.2f} | 1.00x |",
+        f"| `tierlib.rate(panel, 'telecom_star')`, validation included | {anc['rate']:.2f} | **{anc['rate'] / anc['anchor']:.2f}x** (target <= 1.5x) "
+        f"| {anc['rate_cpu']:.2f} | {anc['rate_cpu'] / anc['anchor_cpu']:.2f}x |",
+        f"| validation as `rate` runs it (`panel._validate(panel, text=False)`: brand, province left to the schemes' plans) | {anc['validate_in_rate']:.2f} | **{anc['validate_in_rate'] / anc['rate']:.0%}** of rate (target <= 10 %) "
+        f"| {anc['validate_in_rate_cpu']:.2f} | {anc['validate_in_rate_cpu'] / anc['rate_cpu']:.0%} of rate |",
+        f"| `tierlib.validate(panel)` alone (public: also casts brand, province to String) | {anc['validate']:.2f} | {anc['validate'] / anc['rate']:.0%} of rate "
+        f"| {anc['validate_cpu']:.2f} | {anc['validate_cpu'] / anc['rate_cpu']:.0%} of rate |",
+        "",
+    ]
+    if a.anchor_only:
+        text = "\n".join([f"panel: {a.customers:,} customers x {a.months} months = {anc['rows']:,} rows", "", *anchor_lines,
+                          f"load average before / after: {start_load} / {load()}"])
+        print(text)
+        if a.record:
+            _record(f"anchor ({dt.date.today()}, {anc['rows']:,} rows)", text)
+        return
     every = run_child("all", str(path), ",".join(schemes))
     single = {} if a.no_single else {s: run_child("scheme", str(path), s) for s in schemes}
     ref = {s: run_child("reference", str(path), s, str(a.reference_customers)) for s in schemes}
     wall = time.perf_counter() - t0
     rows = every["rows"]
 
-    lines = [
+    lines = anchor_lines + [
         f"panel: {a.customers:,} customers x {a.months} months = {rows:,} rows "
         f"({'synth defaults' if a.churn else 'no churn, no in-panel joins'}; "
         f"{'string' if a.string_ids else 'integer'} customer ids; seed {a.seed}); "

@@ -3,7 +3,8 @@
 Data flows one way: a validated panel gets the month index (``_t``), the rule module of the
 scheme adds its score, eligibility and per-row thresholds, then :func:`finish` turns them into
 the ledger of docs/CONTRACT.md. The only sequential step, the holding (validity) policy of
-RULES.md §2, is a compiled per-customer scan (:func:`_hold_kernel`).
+RULES.md §2, is a compiled per-customer scan (:func:`_finish_kernel`, which also builds the
+ledger columns that depend on it).
 
 Speed (benchmarks/RESULTS.md): rows arrive sorted by customer and month with contiguous
 months, so nothing groups by ``customer_id`` (a hash of every row, slow on string ids): a
@@ -75,58 +76,69 @@ def first_of(e: pl.Expr) -> pl.Expr:
 
 # --- windows over the completed months before m (rows are contiguous months) ---------------
 
-@numba.njit(cache=True)
+_FEN = 10.0 ** MONEY_DECIMALS
+
+
+@numba.njit(cache=True, nogil=True)
 def _wsum_kernel(x, i, lo, hi, out):  # pragma: no cover
     # rows r-lo .. r-hi of the customer (cut at its first row r - i[r]), summed oldest first:
-    # the obvious loop's order, so a row's sum never depends on other customers' rows
+    # the obvious loop's order, so a row's sum never depends on other customers' rows;
+    # rounded to fen as numpy's round(x, MONEY_DECIMALS) does (rint(x * 100) / 100)
     for r in range(x.shape[0]):
         acc = 0.0
         for j in range(r - min(lo[r], i[r]), r - max(hi[r], 1) + 1):
             acc += x[j]
-        out[r] = acc
+        out[r] = np.rint(acc * _FEN) / _FEN
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _wsum_fixed_kernel(x, i, lo, hi, out):  # pragma: no cover
     # the same with the same offsets on every row
     for r in range(x.shape[0]):
         acc = 0.0
         for j in range(r - min(lo, i[r]), r - max(hi, 1) + 1):
             acc += x[j]
-        out[r] = acc
+        out[r] = np.rint(acc * _FEN) / _FEN
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _before_kernel(x, i, out):  # pragma: no cover
     # sum over all the customer's rows before r, accumulated oldest first
     acc = 0.0
     for r in range(x.shape[0]):
         if i[r] == 0:
             acc = 0.0
-        out[r] = acc
+        out[r] = np.rint(acc * _FEN) / _FEN
         acc += x[r]
     return out
 
 
 def _window_batch(s: pl.Series, lo: int | None = None, hi: int | None = None) -> pl.Series:
+    # money is counted in fen: a mean of exactly 50.00 yuan must not become 50.00000000000001
+    # by binary rounding and cross an inclusive band edge (docs/CONTRACT.md); the kernels round
     f = s.struct
     x = f.field("x")
     if x.null_count():
         x = x.fill_null(0)
-    xs = x.cast(pl.Float64).to_numpy()
-    i = f.field("_i").to_numpy()
+    xs = _readonly(x.cast(pl.Float64).to_numpy())
+    i = _readonly(f.field("_i").to_numpy())
     out = np.empty(len(xs), np.float64)
     if lo is None and "lo" not in f.fields:
         _before_kernel(xs, i, out)
     elif lo is None:
-        _wsum_kernel(xs, i, f.field("lo").to_numpy(), f.field("hi").to_numpy(), out)
+        _wsum_kernel(xs, i, _readonly(f.field("lo").to_numpy()), _readonly(f.field("hi").to_numpy()), out)
     else:
         _wsum_fixed_kernel(xs, i, lo, hi, out)
-    # money is counted in fen: a mean of exactly 50.00 yuan must not become 50.00000000000001
-    # by binary rounding and cross an inclusive band edge (docs/CONTRACT.md)
-    return pl.Series(np.round(out, MONEY_DECIMALS))
+    return pl.Series(out)
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only C-contiguous view: one compiled signature whether polars lent or copied it."""
+    a = np.ascontiguousarray(a).view()
+    a.flags.writeable = False
+    return a
 
 
 def wsum_range(col: str | pl.Expr, lo: int | pl.Expr, hi: int | pl.Expr) -> pl.Expr:
@@ -192,56 +204,212 @@ def tier_from(score: pl.Expr, n_tiers: int, prefix: str = "_thr") -> pl.Expr:
     return out
 
 
-# --- the holding policy of RULES.md §2 --------------------------------------------------------
+# --- the holding policy of RULES.md §2, and from scores to the ledger ---------------------------
 
-@numba.njit(cache=True)
-def _hold_kernel(first, t, assessed, live, end, init_rank, init_until, resets):  # pragma: no cover
+#: holding policies the compiled scan knows (``none``: the tier is the assessed tier)
+_POLICIES = {"none": 0, "validity": 1, "until_rerating": 1, "ladder": 1}
+_NO_T = np.iinfo(np.int32).min  # "no month" in the scan's int32 month columns
+
+
+@numba.njit(cache=True, nogil=True)
+def _finish_kernel(i, t, score, thr, eligible, tenure, given, cap, live, end, init_rank, init_until, resets,
+                   floor_in, vu_in, frozen, policy, has_given, has_cap, has_init, has_floor, has_vu):  # pragma: no cover
+    """One pass over the rows of a prepared frame: assessed tier, holding scan (RULES.md §2),
+    tier in effect, its floor and the gaps to the next tier and to keep the tier.
+
+    Float outputs hold NaN where the ledger holds null (a null score or threshold is NaN here,
+    and a comparison with NaN is false as with null); int outputs hold -1 / ``_NO_T`` there.
+    """
     n = t.shape[0]
-    tier = np.zeros(n, np.int8)
-    until = np.full(n, -1, np.int32)
-    since = np.full(n, -1, np.int32)
-    rerated = np.zeros(n, np.bool_)
+    K = len(thr)
+    assessed = np.empty(n, np.int8)
+    held_o = np.empty(n, np.int8)
+    until_o = np.empty(n, np.int32)
+    since_o = np.empty(n, np.int32)
+    rerated = np.empty(n, np.bool_)
+    rank = np.empty(n, np.int8)
+    floor = np.empty(n, np.float64)
+    to_next = np.empty(n, np.float64)
+    to_keep = np.empty(n, np.float64)
+    until_t = np.empty(n, np.int32)
+    status = np.empty(n, np.int8)
+    next_rank = np.empty(n, np.int8)
     held, held_until, held_since = 0, -1, -1
-    for i in range(n):
-        if first[i]:
-            held, held_until = init_rank[i], init_until[i]
-            held_since = t[i] if held > 0 else -1
-        a = assessed[i]
-        # the holding of a tier ended at the previous month: this month re-rates it (it may drop)
-        rerated[i] = live[i] and held > 0 and held_until >= 0 and t[i] == held_until + 1
-        if not live[i]:
-            held, held_until, held_since = 0, -1, -1
-        elif held > 0 and t[i] <= held_until:
-            if a > held:
-                held, held_since = a, t[i]
-                if resets[i]:
-                    held_until = end[i]
+    for r in range(n):
+        el = eligible[r]
+        sc = score[r]
+        if has_given:
+            a = given[r]
         else:
-            held = a
-            if a > 0:
-                held_until, held_since = end[i], t[i]
+            a = 0
+            for k in range(K, 0, -1):  # the highest rank whose (inclusive) threshold the score meets
+                if sc >= thr[k - 1][r]:
+                    a = k
+                    break
+            if has_cap and a > cap[r]:  # e.g. the top star only with a provincial grant
+                a = cap[r]
+        if not (el and tenure[r] > 0):
+            a = 0
+        assessed[r] = a
+        if policy == 0:
+            held, held_until, held_since = a, -1, -1
+            rr = False
+        else:
+            if i[r] == 0:
+                if has_init:
+                    held, held_until = init_rank[r], init_until[r]
+                else:
+                    held, held_until = 0, -1
+                held_since = t[r] if held > 0 else -1
+            lv = live[r]
+            # the holding of a tier ended at the previous month: this month re-rates it (it may drop)
+            rr = lv and held > 0 and held_until >= 0 and t[r] == held_until + 1
+            if not lv:
+                held, held_until, held_since = 0, -1, -1
+            elif held > 0 and t[r] <= held_until:
+                if a > held:
+                    held, held_since = a, t[r]
+                    if resets[r]:
+                        held_until = end[r]
             else:
-                held_until, held_since = -1, -1
-        tier[i] = held
-        until[i] = held_until
-        since[i] = held_since
-    return tier, until, since, rerated
+                held = a
+                if a > 0:
+                    held_until, held_since = end[r], t[r]
+                else:
+                    held_until, held_since = -1, -1
+        held_o[r] = held
+        until_o[r] = held_until
+        since_o[r] = held_since
+        rk = held
+        if has_floor:  # e.g. GoTone's plan level: applies on top of the held tier
+            rk = max(held, floor_in[r]) if el else 0
+        rank[r] = rk
+        if has_vu:  # the rule set the validity: re-rated the month after the one it ended
+            rerated[r] = (i[r] > 0 and rank[r - 1] > 0 and vu_in[r - 1] == t[r - 1] and el)
+            until_t[r] = _NO_T
+        else:
+            rerated[r] = rr
+            ok = held_until >= 0 and held_until < FOREVER and rk > 0 and rk == held
+            until_t[r] = held_until if ok else _NO_T
+        floor[r] = thr[rk - 1][r] if 0 < rk <= K else np.nan
+        to_keep[r] = sc - thr[rk - 1][r] if 0 < rk <= K else np.nan
+        if el and rk < K:
+            next_rank[r] = rk + 1
+            d = thr[rk][r] - sc
+            to_next[r] = d if (d != d or d > 0.0) else 0.0
+        else:
+            next_rank[r] = -1
+            to_next[r] = np.nan
+        status[r] = 0 if rk == 0 else (1 if frozen[r] else 2)
+    return assessed, held_o, until_o, since_o, rerated, rank, floor, to_next, to_keep, until_t, status, next_rank
 
 
-def _hold_batch(s: pl.Series) -> pl.Series:
-    f = s.struct
-    tier, until, since, rerated = _hold_kernel(
-        f.field("_i").to_numpy() == 0, f.field("_t").to_numpy(), f.field("_assessed").to_numpy(),
-        f.field("_live").to_numpy(), f.field("_end").to_numpy(),
-        f.field("_init_rank").to_numpy(), f.field("_init_until").to_numpy(), f.field("_resets").to_numpy())
-    return pl.DataFrame({"_held": tier, "_until": until, "_since": since, "_rerated": rerated}).to_struct()
+@numba.njit(cache=True, nogil=True)
+def _days(t):  # pragma: no cover
+    """Days since 1970-01-01 of the 1st of month index t (proleptic Gregorian), per element."""
+    out = np.empty(t.shape[0], np.int32)
+    for r in range(t.shape[0]):
+        y, m = t[r] // 12, t[r] % 12 + 1
+        y -= m <= 2
+        era = (y if y >= 0 else y - 399) // 400
+        yoe = y - era * 400
+        mp = m + 9 if m <= 2 else m - 3
+        doy = (153 * mp + 2) // 5
+        doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+        out[r] = era * 146097 + doe - 719468
+    return out
 
 
-def hold(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
-    """Apply the scheme's holding policy: columns ``_held``, ``_until``, ``_since``."""
+def _arrow(values: np.ndarray, valid: np.ndarray | None, kind) -> pl.Series:
+    """A polars Series over ``values`` with nulls where ``valid`` is false (no copy of values)."""
+    import pyarrow as pa
+
+    bits = None if valid is None or valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pl.Series(pa.Array.from_buffers(kind, len(values), [bits, pa.py_buffer(np.ascontiguousarray(values))]))
+
+
+def _floats(x: np.ndarray) -> pl.Series:
+    import pyarrow as pa
+
+    return _arrow(x, ~np.isnan(x), pa.float64())
+
+
+def _codes_to_labels(codes: np.ndarray, labels: tuple[str, ...]) -> pl.Series:
+    """``labels[code]`` as a Categorical, null where code is -1 (a gather from the labels)."""
+    import pyarrow as pa
+
+    idx = _arrow(np.maximum(codes, 0).astype(np.uint32), codes >= 0, pa.uint32())
+    return pl.Series(labels, dtype=pl.Categorical).gather(idx)
+
+
+def _np(df: pl.DataFrame, name: str, dtype, fill) -> np.ndarray:
+    s = df.get_column(name)
+    if s.null_count():
+        s = s.fill_null(fill)
+    return _readonly(s.cast(dtype).to_numpy())
+
+
+def _finish_frame(df: pl.DataFrame, s: Scheme, policy: int, flags: dict, keep_internals: bool,
+                  columns: list[str]) -> pl.DataFrame:
+    import pyarrow as pa
+
+    K = len(s.tiers)
+    n = df.height
+    empty_i8, empty_i32, empty_b = (_readonly(np.zeros(0, d)) for d in (np.int8, np.int32, np.bool_))
+    thr = tuple(_np(df, f"_thr{k}", pl.Float64, float("nan")) for k in range(1, K + 1))
+    if policy:
+        live, end, resets = (_np(df, "_live", pl.Boolean, False), _np(df, "_end", pl.Int32, 0),
+                             _np(df, "_resets", pl.Boolean, False))
+    else:
+        live, end, resets = empty_b, empty_i32, empty_b
+    t = _np(df, "_t", pl.Int32, 0)
+    out = _finish_kernel(
+        _np(df, "_i", pl.Int32, 0), t, _np(df, "score", pl.Float64, float("nan")), thr,
+        _np(df, "eligible", pl.Boolean, False), _np(df, "tenure", pl.Int32, 0),
+        _np(df, "_assessed", pl.Int8, 0) if flags["given"] else empty_i8,
+        _np(df, "_cap", pl.Int8, 0) if flags["cap"] else empty_i8, live, end,
+        _np(df, "_init_rank", pl.Int8, 0) if flags["init"] else empty_i8,
+        _np(df, "_init_until", pl.Int32, NO_UNTIL) if flags["init"] else empty_i32, resets,
+        _np(df, "_floor", pl.Int8, 0) if flags["floor"] else empty_i8,
+        (_readonly(df.select(date_to_t(pl.col("valid_until")).fill_null(_NO_T)).to_series().to_numpy())
+         if flags["vu"] else empty_i32),
+        _np(df, "_frozen", pl.Boolean, False) if flags["frozen"] else _readonly(np.zeros(n, np.bool_)),
+        policy, flags["given"], flags["cap"], flags["init"], flags["floor"], flags["vu"])
+    assessed, held, until, since, rerated, rank, floor, to_next, to_keep, until_t, status, next_rank = out
+    ladder = tuple(s.ladder)
+    if flags["vu"]:
+        valid_until = df.get_column("valid_until")
+    else:
+        valid_until = _arrow(_days(until_t), until_t != _NO_T, pa.date32())
+    make = {
+        "scheme": lambda: pl.Series([s.key], dtype=pl.Categorical).gather(np.zeros(n, np.uint32)),
+        "assessed": lambda: _codes_to_labels(assessed, ladder),
+        "assessed_rank": lambda: pl.Series(assessed),
+        "tier": lambda: _codes_to_labels(rank, ladder),
+        "rank": lambda: pl.Series(rank),
+        "floor": lambda: _floats(floor),
+        "valid_until": lambda: valid_until,
+        "rerated": lambda: pl.Series(rerated),
+        "status": lambda: _codes_to_labels(status, STATUSES),
+        "next_tier": lambda: _codes_to_labels(next_rank, ladder),
+        "to_next": lambda: _floats(to_next),
+        "to_keep": lambda: _floats(to_keep),
+        "flag": lambda: (df.select(pl.when(pl.col("_provisional") & (pl.lit(pl.Series(rank)) == 0))
+                                   .then(pl.lit("provisional"))).to_series()
+                         if flags["provisional"] else pl.repeat(None, n, dtype=pl.String, eager=True)),
+    }
+    if keep_internals:
+        new = {"_assessed": pl.Series(assessed), "_held": pl.Series(held), "_until": pl.Series(until),
+               "_since": pl.Series(since), "_rerated": pl.Series(rerated)}
+        new.update({c: f() for c, f in make.items()})
+        return df.with_columns(*(v.alias(c) for c, v in new.items()))
+    return pl.DataFrame([make[c]().alias(c) if c in make else df.get_column(c) for c in columns])
+
+
+def _policy_inputs(s: Scheme) -> tuple[pl.Expr, pl.Expr] | None:
+    """(end of a tier granted at m, whether an upgrade restarts the validity) of the scheme's policy."""
     if s.holding == "none":
-        return lf.with_columns(_held=pl.col("_assessed"), _until=pl.lit(NO_UNTIL, pl.Int32),
-                               _since=pl.lit(NO_UNTIL, pl.Int32), _rerated=pl.lit(False))
+        return None
     if s.holding == "validity":
         # read at each row's month: a dated validity applies to tiers granted from its date on
         end = pl.col("_t") + s.expr("validity_months").cast(pl.Int32) - 1
@@ -258,73 +426,55 @@ def hold(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
         resets = pl.lit(True)
     else:
         raise ValueError(f"scheme {s.key}: unknown holding policy '{s.holding}'")
-    names = lf.collect_schema().names()
-    init_rank = pl.col("_init_rank") if "_init_rank" in names else pl.lit(0)
-    init_until = pl.col("_init_until") if "_init_until" in names else pl.lit(NO_UNTIL)
-    live = pl.col("eligible") & ~(pl.col("_cancel") if "_cancel" in names else pl.lit(False))
-    inputs = pl.struct(
-        pl.col("_i"), pl.col("_t").cast(pl.Int32), pl.col("_assessed").cast(pl.Int8),
-        live.alias("_live"), end.cast(pl.Int32).alias("_end"),
-        init_rank.fill_null(0).cast(pl.Int8).alias("_init_rank"),
-        init_until.fill_null(NO_UNTIL).cast(pl.Int32).alias("_init_until"),
-        resets.alias("_resets"),
-    )
-    dtype = pl.Struct({"_held": pl.Int8, "_until": pl.Int32, "_since": pl.Int32, "_rerated": pl.Boolean})
-    out = inputs.map_batches(_hold_batch, return_dtype=dtype)
-    return lf.with_columns(_h=out).unnest("_h")
+    return end, resets
 
 
-# --- from scores to the ledger ----------------------------------------------------------------
+def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False,
+           columns: list[str] | None = None) -> pl.LazyFrame:
+    """Thresholds, holding and floors -> the ledger columns of docs/CONTRACT.md.
 
-def _pick(rank: pl.Expr, n_tiers: int) -> pl.Expr:
-    """The threshold column of the given rank (null for rank 0 or beyond the top)."""
-    out = pl.lit(None, dtype=pl.Float64)
-    for k in range(1, n_tiers + 1):
-        out = pl.when(rank == k).then(pl.col(f"_thr{k}")).otherwise(out)
-    return out
-
-
-def finish(lf: pl.LazyFrame, s: Scheme, *, keep_internals: bool = False) -> pl.LazyFrame:
-    """Thresholds, holding and floors -> the ledger columns of docs/CONTRACT.md."""
-    K = len(s.tiers)
-    names = lf.collect_schema().names()
-    if "_assessed" not in names:
-        lf = lf.with_columns(_assessed=tier_from(pl.col("score"), K))
-    lf = lf.with_columns(_assessed=pl.when(pl.col("eligible") & (pl.col("tenure") > 0))
-                         .then(pl.col("_assessed")).otherwise(0).cast(pl.Int8))
-    lf = hold(lf, s)
-    rank = pl.col("_held")
-    if "_floor" in names:  # e.g. GoTone's plan level: applies on top of the held tier
-        rank = pl.when(pl.col("eligible")).then(pl.max_horizontal(rank, pl.col("_floor").fill_null(0)))
-        rank = rank.otherwise(0)
-    lf = lf.with_columns(rank=rank.cast(pl.Int8))
-    until = pl.col("valid_until") if "valid_until" in names else pl.when(
-        (pl.col("_until") >= 0) & (pl.col("_until") < FOREVER) & (pl.col("rank") > 0)
-        & (pl.col("rank") == pl.col("_held"))).then(t_to_date(pl.col("_until")))
-    frozen = pl.col("_frozen") if "_frozen" in names else pl.lit(False)
-    has_next = pl.col("eligible") & (pl.col("rank") < K)
-    ledger = lf.with_columns(
-        scheme=pl.lit(s.key).cast(pl.Categorical),
-        assessed=_label(pl.col("_assessed"), s),
-        assessed_rank=pl.col("_assessed"),
-        floor=pl.when(pl.col("rank") > 0).then(_pick(pl.col("rank"), K)),
-        # a rule that sets the validity itself (GoTone's yearly level) re-rates the month after
-        # the validity it set ends; otherwise the holding scan knows
-        rerated=((prev(pl.col("rank")) > 0) & prev(date_to_t(pl.col("valid_until")) == pl.col("_t"))
-                 & pl.col("eligible")).fill_null(False) if "valid_until" in names else pl.col("_rerated"),
-        tier=_label(pl.col("rank"), s),
-        valid_until=until,
-        status=_categorical(STATUSES, pl.when(pl.col("rank") == 0).then(0).when(frozen).then(1).otherwise(2)),
-        next_tier=pl.when(has_next).then(_label(pl.col("rank") + 1, s)),
-        to_next=pl.when(has_next).then((_pick(pl.col("rank") + 1, K) - pl.col("score")).clip(lower_bound=0.0)),
-        to_keep=pl.when(pl.col("rank") > 0).then(pl.col("score") - _pick(pl.col("rank"), K)),
-        # telecom_club: a qualifying plan without a card is a provisional member, not a tier
-        flag=pl.when(pl.col("_provisional") & (pl.col("rank") == 0)).then(pl.lit("provisional"))
-        if "_provisional" in names else pl.lit(None, dtype=pl.String),
-    )
+    One compiled pass (:func:`_finish_kernel`) computes every column that depends on the
+    holding scan; ``columns`` (default :data:`LEDGER`) picks the ledger columns to build, in
+    that order (a compact ledger builds nothing else).
+    """
+    columns = list(LEDGER if columns is None else columns)  # checked by rating.ledger_columns
+    schema = lf.collect_schema()
+    names = schema.names()
+    flags = {"given": "_assessed" in names, "cap": "_cap" in names, "init": "_init_rank" in names or "_init_until" in names,
+             "floor": "_floor" in names, "vu": "valid_until" in names, "frozen": "_frozen" in names,
+             "provisional": "_provisional" in names}
+    extra = []
+    if flags["init"]:
+        extra += [(pl.col("_init_rank") if "_init_rank" in names else pl.lit(0)).alias("_init_rank"),
+                  (pl.col("_init_until") if "_init_until" in names else pl.lit(NO_UNTIL)).alias("_init_until")]
+    policy = _policy_inputs(s)
+    if policy is not None:
+        live = pl.col("eligible") & ~(pl.col("_cancel") if "_cancel" in names else pl.lit(False))
+        extra += [live.alias("_live"), policy[0].cast(pl.Int32).alias("_end"), policy[1].alias("_resets")]
+    if extra:
+        lf = lf.with_columns(extra)
+    inputs = ["_i", "_t", "score", "eligible", "tenure", *(f"_thr{k}" for k in range(1, len(s.tiers) + 1))]
+    inputs += [c for c, on in (("_assessed", flags["given"]), ("_cap", flags["cap"]), ("_floor", flags["floor"]),
+                               ("valid_until", flags["vu"]), ("_frozen", flags["frozen"]),
+                               ("_provisional", flags["provisional"])) if on]
+    inputs += ["_init_rank", "_init_until"] if flags["init"] else []
+    inputs += ["_live", "_end", "_resets"] if policy is not None else []
+    passed = [c for c in ("customer_id", "month", "eligible", "score", "window_complete") if c in columns]
+    if not keep_internals:
+        lf = lf.select(list(dict.fromkeys(passed + inputs)))
+    cat = pl.Categorical
+    out_types = {"scheme": cat, "assessed": cat, "assessed_rank": pl.Int8, "tier": cat, "rank": pl.Int8,
+                 "floor": pl.Float64, "valid_until": pl.Date, "rerated": pl.Boolean, "status": cat,
+                 "next_tier": cat, "to_next": pl.Float64, "to_keep": pl.Float64, "flag": pl.String}
     if keep_internals:
-        return ledger
-    return ledger.select(LEDGER)
+        out_schema = dict(lf.collect_schema())
+        out_schema.update({"_assessed": pl.Int8, "_held": pl.Int8, "_until": pl.Int32, "_since": pl.Int32,
+                           "_rerated": pl.Boolean, **out_types})
+    else:
+        out_schema = {c: out_types[c] if c in out_types else schema[c] for c in columns}
+    code = _POLICIES[s.holding] if policy is not None else 0
+    return lf.map_batches(lambda df: _finish_frame(df, s, code, flags, keep_internals, columns),
+                          schema=out_schema, streamable=False)
 
 
 def _categorical(labels: tuple[str, ...], code: pl.Expr) -> pl.Expr:

@@ -13,7 +13,7 @@ import re
 
 import polars as pl
 
-__all__ = ["as_month", "maybe_month", "month_index", "from_index", "month_of_index", "index_expr", "date_expr"]
+__all__ = ["as_month", "maybe_month", "month_index", "from_index", "month_of_index", "index_expr", "date_expr", "per_day"]
 
 _FORMS = "YYYY-MM, YYYY-MM-01, YYYYMM, or a date on the 1st"
 _YM = re.compile(r"(\d{4})-(\d{2})")
@@ -96,9 +96,21 @@ def from_index(t: int) -> dt.date:
 month_of_index = from_index  # the same function under the name the engine's first users took
 
 
+def per_day(d: pl.Expr, f) -> pl.Expr:
+    """``f`` of a Date expression, computed once per day of the column's range and gathered.
+
+    A panel's dates are a few hundred distinct days: calendar arithmetic (``dt.year``,
+    ``dt.month``, ``dt.day``) on every row costs several times the gather.
+    """
+    days = d.cast(pl.Int32)
+    lo = days.min().fill_null(0)
+    table = f(pl.int_range(lo, days.max().fill_null(-1) + 1, dtype=pl.Int32).cast(pl.Date))
+    return table.gather((days - lo).cast(pl.UInt32))
+
+
 def index_expr(d: pl.Expr) -> pl.Expr:
     """Month index of a Date expression (Int32)."""
-    return d.dt.year().cast(pl.Int32) * 12 + d.dt.month().cast(pl.Int32) - 1
+    return per_day(d, lambda x: x.dt.year().cast(pl.Int32) * 12 + x.dt.month().cast(pl.Int32) - 1)
 
 
 def date_expr(t: pl.Expr) -> pl.Expr:

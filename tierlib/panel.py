@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from tierlib.months import per_day
+
 __all__ = ["PanelError", "validate", "check_all", "of_carrier", "COLUMNS", "LINES", "SEGMENTS", "ACCOUNT_TYPES",
            "RANKS", "MAX_MONEY", "MAX_COUNT"]
 
@@ -266,23 +268,27 @@ def _screens(schema: pl.Schema) -> list[pl.Expr]:
         if not col.nullable:
             out.append(c.null_count() > 0)
         if col.kind == "money" and isinstance(dtype, _FLOAT):
-            out += [c.min() < 0, (~c.is_finite()).any(), c.max() > MAX_MONEY]
+            # a NaN or an infinity makes the sum non-finite (a sum of values in 0 .. MAX_MONEY
+            # cannot overflow): one vectorised sum instead of a test of every value
+            out += [c.min() < 0, ~c.sum().is_finite(), c.max() > MAX_MONEY]
         elif col.kind in ("money", "count") and isinstance(dtype, _INT):
             out += [c.min() < 0, c.max() > (MAX_MONEY if col.kind == "money" else MAX_COUNT)]
         elif col.kind == "date":
-            out.append((c.dt.day() != 1).any())
+            out.append(per_day(c, lambda x: x.dt.day() != 1).any())
         if col.values is not None and dtype != pl.Null:
             if isinstance(dtype, pl.Enum) and set(dtype.categories) <= set(col.values):
                 continue  # an Enum cannot hold any other value
             text = c if dtype == pl.String else c.cast(pl.String)
             out.append((c.is_not_null() & ~text.is_in(list(col.values))).any())
     cid, month, join = pl.col("customer_id"), pl.col("month"), pl.col("join_month")
-    t = month.dt.year().cast(pl.Int32) * 12 + month.dt.month().cast(pl.Int32)
+    # consecutive 1sts of months are 28 to 31 days apart; a duplicate is 0 days, a gap >= 59
+    # (a month not on the 1st fires its own screen above): no calendar arithmetic per row
+    days = month.cast(pl.Int32) - month.shift(1).cast(pl.Int32)
     same = cid == cid.shift(1)
     out += [
         (month < join).any(),
         (same & join.ne_missing(join.shift(1))).any(),  # join_month differs within a customer
-        (same & ((t - t.shift(1)) != 1)).any(),  # duplicate month (0) or gap (> 1)
+        (same & ((days < 28) | (days > 31))).any(),  # duplicate month or gap
     ]
     if "legacy_club_tier" in schema:
         until = pl.col("legacy_club_until").is_null() if "legacy_club_until" in schema else pl.lit(True)
@@ -315,11 +321,21 @@ def _defaults(schema: pl.Schema) -> list[pl.Expr]:
     return exprs
 
 
-def _casts(schema: pl.Schema) -> list[pl.Expr]:
-    """Lossless casts to the engine's working types (ints to float money, text to enums)."""
+def free_text(schema: pl.Schema) -> list[pl.Expr]:
+    """Casts to String of the free-text columns (``brand``, ``province``) held as categories."""
+    return [pl.col(name).cast(pl.String) for name, col in COLUMNS.items()
+            if col.kind == "text" and col.values is None and isinstance(schema.get(name), (pl.Categorical, pl.Enum))]
+
+
+def _casts(schema: pl.Schema, text: bool = True) -> list[pl.Expr]:
+    """Lossless casts to the engine's working types (ints to float money, text to enums).
+
+    ``text=False`` leaves free-text columns held as categories uncast (:func:`free_text`)."""
     exprs = []
     for name, col in COLUMNS.items():
         if name == "customer_id" or name not in schema:
+            continue
+        if not text and col.kind == "text" and col.values is None and isinstance(schema[name], (pl.Categorical, pl.Enum)):
             continue
         c = pl.col(name)
         if isinstance(schema[name], pl.Enum) and col.values is not None and schema[name].categories.to_list() == list(col.values):
@@ -356,6 +372,12 @@ def validate(panel: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     ...
     tierlib.panel.PanelError: column 'billed': negative money (must be >= 0) (1 row); customer_id c1
     """
+    return _validate(panel)
+
+
+def _validate(panel: pl.DataFrame | pl.LazyFrame, text: bool = True) -> pl.DataFrame | pl.LazyFrame:
+    """:func:`validate`; ``text=False`` (``rate``, which casts where a scheme reads them) leaves the
+    free-text columns held as categories uncast: a String per row costs as much as the checks."""
     if not isinstance(panel, (pl.DataFrame, pl.LazyFrame)):
         raise TypeError(f"panel must be a polars DataFrame or LazyFrame, got {type(panel).__name__}")
     lazy = isinstance(panel, pl.LazyFrame)
@@ -369,7 +391,7 @@ def validate(panel: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     if suspect or not is_sorted and lazy:
         _check_rows(panel.lazy(), schema)
     out = lf.with_columns(_defaults(schema))
-    out = out.with_columns(_casts(out.collect_schema()))
+    out = out.with_columns(_casts(out.collect_schema(), text))
     if not is_sorted and lazy:
         out = out.sort("customer_id", "month")
     return out if lazy else out.collect()

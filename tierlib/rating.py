@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 import datetime as dt
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -13,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from tierlib import engine
-from tierlib.panel import of_carrier, validate
+from tierlib.panel import _validate, free_text, of_carrier, validate
 from tierlib.params import Param, Scheme
 from tierlib.schemefiles import load_scheme
 
@@ -48,16 +51,20 @@ def _resolve_schemes(scheme: SchemeLike | Iterable[SchemeLike]) -> list[Scheme]:
     return out
 
 
-def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, based: bool = False,
-                    keep_internals: bool = False) -> pl.LazyFrame:
+def _rate_validated(lf: pl.LazyFrame, s: Scheme, *, based: bool = False, keep_internals: bool = False,
+                    columns: list[str] | None = None, months: tuple[dt.date, dt.date] | None = None
+                    ) -> pl.LazyFrame:
     """Rate a panel that already passed :func:`validate` (lazy in, lazy out).
 
     ``based=True``: ``lf`` is :func:`engine.base`'s output (the same for every scheme, so it may
     be shared). Said by the caller, never guessed from column names: a panel may carry an
-    extra column named ``_i`` or ``_tj``.
+    extra column named ``_i`` or ``_tj``. ``columns``: the ledger columns to build (default
+    all, :data:`tierlib.engine.LEDGER`); ``months``: the frame's first and last month, when known.
     """
     frame = lf if based else engine.base(lf, s.columns)
-    return engine.finish(_prepare(frame, s), s, keep_internals=keep_internals)
+    text = free_text(frame.collect_schema())  # only where the scheme reads them (projection pushdown)
+    frame = frame.with_columns(text) if text else frame
+    return engine.finish(_prepare(frame, s, months), s, keep_internals=keep_internals, columns=columns)
 
 
 def declared_columns(schemes: Iterable[Scheme]) -> tuple[str, ...]:
@@ -90,7 +97,7 @@ def _frozen(s: Scheme, before: dt.date | None, at: dt.date | None) -> Scheme:
     return replace(s, params=MappingProxyType(params))
 
 
-def _prepare(based: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
+def _prepare(based: pl.LazyFrame, s: Scheme, months: tuple[dt.date, dt.date] | None = None) -> pl.LazyFrame:
     """The rule module's columns, every parameter read at the month of each row.
 
     Rule code reads a parameter as one value (``s.value``) or per row (``s.expr``). So that a
@@ -98,26 +105,44 @@ def _prepare(based: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     months are cut into periods in which no parameter changes; each period's rows get the
     columns the rule computes with the parameters in force in that period (windows still reach
     back into earlier months, as the rule says). One period, the usual case, costs nothing.
+
+    Each period's columns are computed over the whole frame (a rule only adds columns, so the
+    rows stay aligned) and a row takes the columns of its month's period: no filter, no concat,
+    no sort. ``months`` (first, last month of the frame, when the caller knows them) skips the
+    periods that hold no row.
     """
-    months = _change_months(s)
-    if not months:
+    bounds: list[dt.date | None] = [None, *_change_months(s), None]
+    periods = [(lo, hi) for lo, hi in zip(bounds, bounds[1:])
+               if months is None or ((lo is None or lo <= months[1]) and (hi is None or hi > months[0]))]
+    if len(bounds) == 2 or not periods:
         return s.module.prepare(based, s)
-    bounds: list[dt.date | None] = [None, *months, None]
-    lf = based.with_row_index("_row")
-    parts = []
-    for lo, hi in zip(bounds, bounds[1:]):
-        rows = pl.lit(True)
-        if lo is not None:
-            rows = rows & (pl.col("month") >= lo)
-        if hi is not None:
-            rows = rows & (pl.col("month") < hi)
-        parts.append(s.module.prepare(lf, _frozen(s, hi, lo)).filter(rows))
-    return pl.concat(parts, how="vertical_relaxed").sort("_row").drop("_row")
+    if len(periods) == 1:
+        lo, hi = periods[0]
+        return s.module.prepare(based, _frozen(s, hi, lo))
+    names = set(based.collect_schema().names())
+    parts = [s.module.prepare(based, _frozen(s, hi, lo)) for lo, hi in periods]
+    added = [c for c in parts[0].collect_schema().names() if c not in names]
+    last = len(parts) - 1
+    cols = []
+    for c in added:
+        e = pl.col(f"{c}__period{last}")
+        for k in range(last - 1, -1, -1):  # a row before period k's end takes period k's value
+            e = pl.when(pl.col("month") < periods[k][1]).then(pl.col(f"{c}__period{k}")).otherwise(e)
+        cols.append(e.alias(c))
+    frames = [p.select(pl.col(added).name.suffix(f"__period{k}")) for k, p in enumerate(parts)]
+    return pl.concat([based, *frames], how="horizontal").with_columns(cols).drop(
+        [f"{c}__period{k}" for k in range(len(parts)) for c in added])
 
 
-#: panel rows rated at a time (whole customers): bounds the memory of a scheme's
-#: intermediate columns (~200 bytes a row) whatever the size of the panel
+#: panel rows rated at a time (whole customers, over all the threads): bounds the memory of a
+#: scheme's intermediate columns (~200 bytes a row) whatever the size of the panel
 CHUNK_ROWS = 2_000_000
+#: slices rated at once, each in its own thread: the compiled kernels release the GIL, so the
+#: sequential scans of two slices run on two cores (at most this many slices' working columns
+#: are held at a time)
+CHUNK_WORKERS = max(1, min(2, os.cpu_count() or 1))
+#: below this many rows a slice is not worth a thread of its own
+MIN_SLICE_ROWS = 250_000
 
 
 def _chunks(based: pl.DataFrame, rows: int) -> list[pl.DataFrame]:
@@ -135,20 +160,58 @@ def _chunks(based: pl.DataFrame, rows: int) -> list[pl.DataFrame]:
     return [based.slice(a, b - a) for a, b in zip(cuts, cuts[1:])]
 
 
-def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme]) -> Iterator[pl.DataFrame]:
+def _iter_ledgers(valid: pl.DataFrame, schemes: list[Scheme], columns: list[str] | None = None
+                  ) -> Iterator[pl.DataFrame]:
     """Ledgers of a validated eager panel, one scheme at a time, on one shared based frame.
 
     A customer's ledger depends on that customer's rows only, so each scheme is rated on
     slices of whole customers (:data:`CHUNK_ROWS`) and the slices' ledgers are concatenated.
+    ``columns``: the ledger columns to build (a compact ledger; default all).
     """
-    parts = _chunks(engine.base(valid.lazy(), declared_columns(schemes)).collect(), CHUNK_ROWS)
-    for s in schemes:
-        frames = [_rate_validated(p.lazy(), s, based=True).collect() for p in parts]
-        yield frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
+    based = engine.base(valid.lazy(), declared_columns(schemes)).collect()
+    # whole customers per slice, CHUNK_ROWS rows in flight at a time over all the workers (the
+    # memory bound of one slice before the slices were rated in threads); a smaller panel is
+    # still shared among the workers
+    rows = max(MIN_SLICE_ROWS, min(CHUNK_ROWS // CHUNK_WORKERS, math.ceil(based.height / CHUNK_WORKERS)))
+    parts = _chunks(based, rows)
+    months = (based["month"].min(), based["month"].max()) if based.height else None
+    workers = min(len(parts), CHUNK_WORKERS)
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        for s in schemes:
+            def one(p: pl.DataFrame, s: Scheme = s) -> pl.DataFrame:
+                return _rate_validated(p.lazy(), s, based=True, columns=columns, months=months).collect()
+            frames = list(pool.map(one, parts)) if pool else [one(p) for p in parts]
+            yield frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
+    finally:
+        if pool:
+            pool.shutdown()
+
+
+def ledger_columns(columns: Iterable[str] | None, n_schemes: int) -> list[str] | None:
+    """The ledger columns asked for (None: all of docs/CONTRACT.md), checked.
+
+    An unknown column, a column twice, or several schemes without ``scheme`` (their rows could
+    not be told apart) is a ValueError naming it.
+    """
+    if columns is None:
+        return None
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    unknown = [c for c in cols if c not in engine.LEDGER]
+    if unknown or not cols:
+        raise ValueError(f"ledger columns: unknown {', '.join(map(repr, unknown)) or '(none given)'} "
+                         f"(the ledger has: {', '.join(engine.LEDGER)})")
+    twice = sorted({c for c in cols if cols.count(c) > 1})
+    if twice:
+        raise ValueError(f"ledger columns: {', '.join(map(repr, twice))} given twice")
+    if n_schemes > 1 and "scheme" not in cols:
+        raise ValueError(f"ledger columns: {n_schemes} schemes are rated, so 'scheme' must be among the "
+                         f"columns (their rows could not be told apart)")
+    return cols
 
 
 def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[SchemeLike], *,
-         own_carrier: bool = False) -> pl.DataFrame | pl.LazyFrame:
+         own_carrier: bool = False, columns: Iterable[str] | None = None) -> pl.DataFrame | pl.LazyFrame:
     """Rate every customer-month of a panel under one or several schemes.
 
     Parameters
@@ -160,6 +223,9 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
         scheme's carrier (:func:`tierlib.panel.of_carrier`; every customer when the panel has no
         ``carrier`` column). A panel none of whose customers belongs to any of the schemes'
         carriers is a ValueError naming the carriers (an eager panel).
+    columns : a compact ledger: only these ledger columns, in this order (default: all of
+        docs/CONTRACT.md). Nothing else is built, so a whole-base run of many schemes holds a
+        fraction of the memory. With several schemes ``scheme`` must be among them.
 
     Returns
     -------
@@ -184,21 +250,22 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
     └────────────┴────────┴─────────────┘
     """
     schemes = _resolve_schemes(scheme)
+    cols = ledger_columns(columns, len(schemes))
     if isinstance(panel, pl.LazyFrame):
         valid = validate(panel)
         if own_carrier:  # the filter reads the panel's `carrier`, which does not enter the engine
-            frames = [_rate_validated(of_carrier(valid, s.carrier), s) for s in schemes]
+            frames = [_rate_validated(of_carrier(valid, s.carrier), s, columns=cols) for s in schemes]
         else:
             based = engine.base(valid, declared_columns(schemes))
-            frames = [_rate_validated(based, s, based=True) for s in schemes]
+            frames = [_rate_validated(based, s, based=True, columns=cols) for s in schemes]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-    valid = validate(panel)
+    valid = _validate(panel, text=False)  # brand, province cast to String in each scheme's plan
     if own_carrier:
-        frames = [next(_iter_ledgers(of_carrier(valid, s.carrier), [s])) for s in schemes]
+        frames = [next(_iter_ledgers(of_carrier(valid, s.carrier), [s], cols)) for s in schemes]
         if valid.height and not any(f.height for f in frames):  # an empty ledger is no answer
             raise ValueError(f"own_carrier: no customer of the schemes' carriers "
                              f"({', '.join(sorted({s.carrier for s in schemes}))}) in the panel; its column "
                              f"'carrier' holds {', '.join(map(str, valid['carrier'].unique().sort().to_list()))}")
     else:
-        frames = list(_iter_ledgers(valid, schemes))
+        frames = list(_iter_ledgers(valid, schemes, cols))
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")

@@ -37,7 +37,7 @@ import polars as pl
 
 from tierlib import partial
 from tierlib.params import Scheme
-from tierlib.rating import SchemeLike, _iter_ledgers, _resolve_schemes
+from tierlib.rating import SchemeLike, _iter_ledgers, _resolve_schemes, ledger_columns
 
 __all__ = ["rate_parquet", "read_ledger", "plan_partitions", "ROWS_PER_PARTITION"]
 
@@ -46,6 +46,7 @@ __all__ = ["rate_parquet", "read_ledger", "plan_partitions", "ROWS_PER_PARTITION
 #: (benchmarks/RESULTS.md), well inside an 8 GB budget.
 ROWS_PER_PARTITION = 4_000_000
 MANIFEST = "_tierlib.json"
+_SUMMARY = ["scheme", "month", "rank", "tier"]  # the ledger columns the closing summary reads
 STAGING = "_staging"
 CID = "customer_id"
 
@@ -159,7 +160,8 @@ def _scheme_dir(s: Scheme) -> str:
 
 
 def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], out_dir: str | Path, *,
-                 partitions: int | None = None, progress: bool = True, overwrite: bool = False) -> dict:
+                 partitions: int | None = None, progress: bool = True, overwrite: bool = False,
+                 columns: Iterable[str] | None = None) -> dict:
     """Rate a parquet panel (file, directory or glob) partition by partition into ``out_dir``.
 
     Parameters
@@ -174,6 +176,8 @@ def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     overwrite : replace a previous ledger written by this function (only that).
     partitions : number of customer partitions; default ``ceil(rows / ROWS_PER_PARTITION)``.
     progress : draw a progress bar on stderr.
+    columns : a compact ledger: only these ledger columns in the part files (default all, see
+        :func:`tierlib.rate`); each scheme has its own folder, so ``scheme`` is not required.
 
     Returns
     -------
@@ -200,6 +204,9 @@ def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
     from tierlib.outputs import check_output, output_lock, publish_dir
 
     plan = _resolve_schemes(schemes)
+    cols = ledger_columns(columns, 1)
+    # the closing summary counts tiers in the latest month: built, never written unless asked
+    built = None if cols is None else cols + [c for c in _SUMMARY if c not in cols]
     out = Path(out_dir)
     files = _files(src)
     check_output(out, [src] if Path(src).exists() else files)
@@ -208,6 +215,7 @@ def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
         args = {"schemes": [s.key for s in plan], "partitions": n,
                 "partitioning": "none" if n == 1 else "hash" if bounds is None else "range",
                 "bounds": None if bounds is None else [str(b) for b in bounds],
+                **({} if cols is None else {"columns": cols}),
                 "source": [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]}
         partial.check_previous(out, args, overwrite)
         work = out.parent / f".{out.name}.tierlib-partial"
@@ -238,10 +246,12 @@ def rate_parquet(src: str | Path, schemes: SchemeLike | Iterable[SchemeLike], ou
                 panel = _read_partition(files, staging, bounds, n, k)
                 ledgers, rec = [], {"rows": {}, "panel_rows": 0, "latest": []}
                 if panel is not None and panel.height:
-                    ledgers = [(s, ledger) for s, ledger in zip(plan, _iter_ledgers(_validate(panel), plan))]
+                    ledgers = [(s, ledger) for s, ledger in zip(plan, _iter_ledgers(_validate(panel), plan, built))]
                     rec["panel_rows"] = panel.height
                     rec["latest"] = [r for _, lg in ledgers for r in _latest_tiers(lg).with_columns(
                         pl.col("month").cast(pl.String)).to_dicts()]
+                    if cols is not None and built != cols:
+                        ledgers = [(s, lg.select(cols)) for s, lg in ledgers]
                 del panel
                 for f in pending:
                     f.result()
@@ -323,9 +333,9 @@ def _read_partition(files: list[Path], staging: Path, bounds: list | None, n: in
 
 
 def _validate(panel: pl.DataFrame) -> pl.DataFrame:
-    from tierlib.panel import validate
+    from tierlib.panel import _validate as validate
 
-    return validate(panel)
+    return validate(panel, text=False)  # as rate(): brand, province cast where a scheme reads them
 
 
 def read_ledger(out_dir: str | Path, scheme: str | None = None, *, lazy: bool = False
@@ -340,6 +350,9 @@ def read_ledger(out_dir: str | Path, scheme: str | None = None, *, lazy: bool = 
     dirs = dict(zip(meta["schemes"], meta["dirs"]))
     if scheme is not None and scheme not in dirs:
         raise ValueError(f"scheme '{scheme}' is not in the ledger at {out} (has: {', '.join(dirs)})")
+    if scheme is None and len(dirs) > 1 and "scheme" not in meta.get("columns", ["scheme"]):
+        raise ValueError(f"the compact ledger at {out} has no 'scheme' column: read one scheme at a time "
+                         f"(scheme=, one of {', '.join(dirs)})")
     pick = [dirs[scheme]] if scheme else list(dirs.values())
     files = [f for d in pick for f in sorted((out / d).glob("part-*.parquet"))]
     if not files:

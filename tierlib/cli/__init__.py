@@ -52,7 +52,7 @@ def cmd_rate_partitioned(a: argparse.Namespace) -> int:
         raise UserError(f"{src}: partitioned rating reads parquet (a file or a directory of files)")
     try:
         m = rate_parquet(src, _schemes_arg(a.scheme), a.out, partitions=a.partitions, progress=not a.quiet,
-                         overwrite=a.overwrite)
+                         overwrite=a.overwrite, columns=_columns_arg(a))
     except FileExistsError as e:
         raise UserError(str(e)) from None
     print(f"wrote {m['ledger_rows']:,} ledger rows ({len(m['schemes'])} schemes, {m['partitions']} "
@@ -64,15 +64,38 @@ def cmd_rate_partitioned(a: argparse.Namespace) -> int:
     return 0
 
 
+def _columns_arg(a: argparse.Namespace, *, one_table: bool = False) -> list[str] | None:
+    """``--columns a,b``: the compact ledger's columns, checked before any work (None: all).
+
+    ``one_table``: the schemes' ledgers go into one table, so several need ``scheme``.
+    """
+    from tierlib.rating import _resolve_schemes, ledger_columns
+
+    if a.columns is None:
+        return None
+    cols = [c.strip() for c in a.columns.split(",") if c.strip()]
+    try:
+        return ledger_columns(cols, len(_resolve_schemes(_schemes_arg(a.scheme))) if one_table else 1)
+    except ValueError as e:
+        raise UserError(f"--columns {a.columns}: {e}") from None
+
+
+def _with_summary_columns(cols: list[str] | None) -> list[str] | None:
+    """The columns to build: those asked for, and those the closing summary counts with."""
+    return None if cols is None else cols + [c for c in ("scheme", "month", "rank", "tier") if c not in cols]
+
+
 def cmd_rate(a: argparse.Namespace) -> int:
     import tierlib
 
     if _out_of_core(a):
         return cmd_rate_partitioned(a)
-    if a.out and Path(a.out).suffix == ".xlsx":  # a sheet per scheme (tierlib.cli.warehouse)
+    xlsx = bool(a.out) and Path(a.out).suffix == ".xlsx"
+    cols = _columns_arg(a, one_table=not xlsx)
+    if xlsx:  # a sheet per scheme (tierlib.cli.warehouse)
         from tierlib.cli.warehouse import rate_to_workbook
 
-        ledger = rate_to_workbook(a, _schemes_arg(a.scheme))
+        ledger = rate_to_workbook(a, _schemes_arg(a.scheme), columns=cols)
         with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True):
             print(_summary(ledger))
         return 0
@@ -83,9 +106,10 @@ def cmd_rate(a: argparse.Namespace) -> int:
         if Path(a.out).suffix not in (".csv", ".parquet"):
             raise UserError(f"{a.out}: unknown output format '{Path(a.out).suffix}' (use .parquet, .csv or .xlsx)")
         check_target(a.out, overwrite=a.overwrite)
-    ledger = tierlib.rate(read_panel(a.panel, mapping=a.map), _schemes_arg(a.scheme))
+    ledger = tierlib.rate(read_panel(a.panel, mapping=a.map), _schemes_arg(a.scheme),
+                          columns=_with_summary_columns(cols))
     if a.out:
-        write_frame(ledger, a.out, inputs=[a.panel], overwrite=a.overwrite)
+        write_frame(ledger if cols is None else ledger.select(cols), a.out, inputs=[a.panel], overwrite=a.overwrite)
         print(f"wrote {ledger.height:,} ledger rows ({ledger['scheme'].n_unique()} schemes) to {a.out}")
     with pl.Config(tbl_rows=100, tbl_hide_dataframe_shape=True):
         print(_summary(ledger))
@@ -148,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="replace a previous output of tierlib at "
                    "--out (never a file or folder tierlib did not write)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    r.add_argument("--columns", "-c", metavar="A,B", help="write a compact ledger: only these ledger columns "
+                   "(comma-separated, e.g. customer_id,month,scheme,tier; default all)")
     r.set_defaults(func=cmd_rate)
     e = sub.add_parser("explain", help="explain one customer's tier in one month")
     e.add_argument("panel")

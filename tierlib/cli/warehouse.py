@@ -97,8 +97,9 @@ def cmd_import(a: argparse.Namespace) -> int:
     return 0
 
 
-def rate_to_workbook(a: argparse.Namespace, schemes: list[str]) -> pl.DataFrame:
-    """``rate --out ledger.xlsx``: a sheet per scheme via :func:`tierlib.excel.write_workbook`.
+def rate_to_workbook(a: argparse.Namespace, schemes: list[str], columns: list[str] | None = None) -> pl.DataFrame:
+    """``rate --out ledger.xlsx``: a sheet per scheme via :func:`tierlib.excel.write_workbook`
+    (``columns``: only these ledger columns on each sheet).
 
     A ledger has one row per panel row and scheme, so a panel with more rows than a sheet
     holds is refused, in one line, before any rating.
@@ -116,7 +117,7 @@ def rate_to_workbook(a: argparse.Namespace, schemes: list[str]) -> pl.DataFrame:
         raise UserError(f"{a.out}: the ledger would have {panel.height:,} rows per scheme; an Excel sheet "
                         f"holds {excel.EXCEL_MAX_ROWS - 1:,} below its header. Write .parquet or .csv instead")
     ledger = tierlib.rate(panel, schemes)
-    sheets = {s: ledger.filter(pl.col("scheme") == s)
+    sheets = {s: ledger.filter(pl.col("scheme") == s).select(columns or ledger.columns)
               for s in ledger["scheme"].cast(pl.String).unique(maintain_order=True).to_list()}
     excel.write_workbook(sheets, a.out, overwrite=a.overwrite)
     print(f"wrote {ledger.height:,} ledger rows ({len(sheets)} schemes, a sheet each) to {a.out}")

@@ -6,7 +6,8 @@ still be a Python module named by the file's ``module:`` (a name in this package
 module path) defining ``prepare``, adding to the panel (with the engine's ``_t``, ``tenure``,
 ``_i`` columns): ``eligible``, ``score``, ``window_complete``, the per-row thresholds
 ``_thr1 .. _thrK``, score components ``c_<name>`` and eligibility conditions ``ok_<name>`` (for
-explain), and optionally ``_assessed``, ``_cancel``, ``_frozen``, ``_floor``, ``_init_rank``,
+explain), and optionally ``_assessed`` (else the highest rank whose threshold the score meets,
+at most ``_cap`` when given), ``_cap``, ``_cancel``, ``_frozen``, ``_floor``, ``_init_rank``,
 ``_init_until``, ``valid_until``, ``flag``, ``_win_from``/``_win_to``.
 
 Rows arrive sorted by customer and month with contiguous months: per-customer quantities use

@@ -338,6 +338,9 @@ def _assess(lf: pl.LazyFrame, s: Scheme, r: Mapping, names: list[str], K: int) -
     """``_assessed`` and what the holding scan and the ledger read beside it."""
     strict = set(s.strict_tiers)
     conds = r.get("conditions") or []
+    # the plain assessment (the highest inclusive threshold met, perhaps capped by a grant) is
+    # the holding scan's own: only the cap is a column, no per-tier pass over the rows here
+    plain = not (strict or conds or r.get("cycle")) and "tier_from_column" not in r and "min_tenure" not in r
     if strict or conds:
         assessed = pl.lit(0, dtype=pl.Int8)
         for k, t in enumerate(s.tiers, 1):
@@ -359,7 +362,13 @@ def _assess(lf: pl.LazyFrame, s: Scheme, r: Mapping, names: list[str], K: int) -
         cap = s.rank(_num(s, grant["from_tier"])) - 1
         granted = pl.col(grant["column"]).fill_null(False) if grant["column"] in names else pl.lit(False)
         assessed = pl.when(granted).then(assessed).otherwise(pl.min_horizontal(assessed, cap))
-    out = {"_assessed": assessed}
+        capped = pl.when(granted).then(pl.lit(K)).otherwise(pl.lit(cap)).cast(pl.Int8)
+    else:
+        capped = None
+    if plain:
+        out = {} if capped is None else {"_cap": capped}
+    else:
+        out = {"_assessed": assessed}
     if "arrears" in r:
         a = r["arrears"]
         out["_cancel"] = pl.col("_streak") > _num(s, a["cancel_after"])
