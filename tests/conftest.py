@@ -1,0 +1,13 @@
+"""Test-run settings shared by every test module (and the kernels and subprocesses they start).
+
+``make test`` runs two xdist workers on a 2-core machine. scikit-learn's gradient boosting uses
+OpenMP, whose threads spin while they wait: two workers each starting one OpenMP thread per core
+(and the notebook kernels they start, which inherit the environment) oversubscribe the cores,
+and the churn fits of tests/test_churn.py and notebook 03 ran 5x slower (about 100 s instead of
+20 s). One OpenMP thread per process, set before anything imports scikit-learn; a value the
+caller set is kept.
+"""
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
