@@ -21,6 +21,8 @@ import polars as pl
 from tierlib.months import date_expr, index_expr
 from tierlib.panel import COLUMNS
 from tierlib.params import Scheme
+from tierlib.windows import (MONEY_DECIMALS, _readonly, _window_batch, wcount, window_complete,  # noqa: F401
+                             wmean, wsum, wsum_range)  # the rules' vocabulary, re-exported
 
 __all__ = ["CID", "LEDGER", "base", "prev", "first_of", "wsum", "wsum_range", "wmean", "wcount", "window_complete", "by_key",
            "tier_from", "finish", "t_to_date", "date_to_t"]
@@ -31,7 +33,6 @@ LEDGER = ["customer_id", "month", "scheme", "eligible", "score", "assessed", "as
           "window_complete", "flag"]
 STATUSES = ("none", "frozen", "active")
 FOREVER = np.iinfo(np.int32).max
-MONEY_DECIMALS = 2  # window sums in fen (0.01 yuan) [assumed: the carriers bill in fen]
 NO_UNTIL = -1
 
 
@@ -72,114 +73,6 @@ def first_of(e: pl.Expr) -> pl.Expr:
     """``e`` at the customer's first row, on every row of the customer (``e.first().over(customer)``)."""
     idx = pl.get_index_type()
     return e.gather(pl.int_range(pl.len(), dtype=idx) - pl.col("_i").cast(idx))
-
-
-# --- windows over the completed months before m (rows are contiguous months) ---------------
-
-_FEN = 10.0 ** MONEY_DECIMALS
-
-
-@numba.njit(cache=True, nogil=True)
-def _wsum_kernel(x, i, lo, hi, out):  # pragma: no cover
-    # rows r-lo .. r-hi of the customer (cut at its first row r - i[r]), summed oldest first:
-    # the obvious loop's order, so a row's sum never depends on other customers' rows;
-    # rounded to fen as numpy's round(x, MONEY_DECIMALS) does (rint(x * 100) / 100)
-    for r in range(x.shape[0]):
-        acc = 0.0
-        for j in range(r - min(lo[r], i[r]), r - max(hi[r], 1) + 1):
-            acc += x[j]
-        out[r] = np.rint(acc * _FEN) / _FEN
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _wsum_fixed_kernel(x, i, lo, hi, out):  # pragma: no cover
-    # the same with the same offsets on every row
-    for r in range(x.shape[0]):
-        acc = 0.0
-        for j in range(r - min(lo, i[r]), r - max(hi, 1) + 1):
-            acc += x[j]
-        out[r] = np.rint(acc * _FEN) / _FEN
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _before_kernel(x, i, out):  # pragma: no cover
-    # sum over all the customer's rows before r, accumulated oldest first
-    acc = 0.0
-    for r in range(x.shape[0]):
-        if i[r] == 0:
-            acc = 0.0
-        out[r] = np.rint(acc * _FEN) / _FEN
-        acc += x[r]
-    return out
-
-
-def _window_batch(s: pl.Series, lo: int | None = None, hi: int | None = None) -> pl.Series:
-    # money is counted in fen: a mean of exactly 50.00 yuan must not become 50.00000000000001
-    # by binary rounding and cross an inclusive band edge (docs/CONTRACT.md); the kernels round
-    f = s.struct
-    x = f.field("x")
-    if x.null_count():
-        x = x.fill_null(0)
-    xs = _readonly(x.cast(pl.Float64).to_numpy())
-    i = _readonly(f.field("_i").to_numpy())
-    out = np.empty(len(xs), np.float64)
-    if lo is None and "lo" not in f.fields:
-        _before_kernel(xs, i, out)
-    elif lo is None:
-        _wsum_kernel(xs, i, _readonly(f.field("lo").to_numpy()), _readonly(f.field("hi").to_numpy()), out)
-    else:
-        _wsum_fixed_kernel(xs, i, lo, hi, out)
-    return pl.Series(out)
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    """A read-only C-contiguous view: one compiled signature whether polars lent or copied it."""
-    a = np.ascontiguousarray(a).view()
-    a.flags.writeable = False
-    return a
-
-
-def wsum_range(col: str | pl.Expr, lo: int | pl.Expr, hi: int | pl.Expr) -> pl.Expr:
-    """Sum of ``col`` over the customer's rows ``lo`` .. ``hi`` months before m (lo >= hi >= 1).
-
-    Rows are contiguous months, so "k months before" is "k rows before"; the window is cut at
-    the customer's first row. Nulls count as 0; an empty window sums to 0. Float64.
-    """
-    c = pl.col(col) if isinstance(col, str) else col
-    fields = [c.alias("x"), pl.col("_i").cast(pl.Int32)]
-    if isinstance(lo, int) and isinstance(hi, int):  # the same window on every row
-        return pl.struct(fields).map_batches(lambda b: _window_batch(b, lo, hi), return_dtype=pl.Float64)
-    bounds = [(pl.lit(v) if isinstance(v, int) else v).cast(pl.Int32).alias(name)
-              for name, v in (("lo", lo), ("hi", hi))]
-    return pl.struct(*fields, *bounds).map_batches(_window_batch, return_dtype=pl.Float64)
-
-
-def wsum(col: str | pl.Expr, n: int | None) -> pl.Expr:
-    """Sum of ``col`` over the last ``n`` completed months (all months before m when n is None)."""
-    c = pl.col(col) if isinstance(col, str) else col
-    if n is None:
-        before = pl.struct(c.alias("x"), pl.col("_i").cast(pl.Int32)).map_batches(
-            _window_batch, return_dtype=pl.Float64)
-        return pl.when(c.is_not_null()).then(before)  # null where col is null, as cum_sum() - col
-    return wsum_range(c, n, 1)
-
-
-def wcount(n: int) -> pl.Expr:
-    """Number of completed months in the window (fewer than n for young customers)."""
-    return pl.col("_i").clip(upper_bound=n)
-
-
-def wmean(col: str, n: int) -> pl.Expr:
-    """Mean over the months the customer has in the window; null when there are none."""
-    k = wcount(n)
-    return pl.when(k > 0).then(wsum(col, n) / k)
-
-
-def window_complete(n: int) -> pl.Expr:
-    """The window [m-n, m-1], bounded below by the join month, lies inside the panel."""
-    return pl.max_horizontal(pl.col("_t") - n, pl.col("_tj")) >= pl.col("_t0")
 
 
 def by_key(s: Scheme, prefix: str, key: pl.Expr, tier: str, keys: tuple[str, ...]) -> pl.Expr:
