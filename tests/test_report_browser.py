@@ -40,7 +40,7 @@ NOTEBOOKS = [ROOT / "notebooks" / n for n in
 SHOTS = ROOT / "docs" / "screenshots"
 WIDTH = 1400
 SMALL = {"02_threshold_simulation": {"sweep_values": [250, 300, 350]},
-         "03_churn_near_tier_drop": {"n_refit": 3, "n_boot": 50}}
+         "03_churn_near_tier_drop": {"n_refit": 3, "n_boot": 50, "max_iter": 40}}
 TIER = re.compile(r"\w+ [\u4e00-\u9fff]+")  # "star5 五星", "gold 金卡"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NBCONVERT_NO_ALT = "No description has been provided for this image"
