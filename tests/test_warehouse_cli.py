@@ -179,7 +179,7 @@ def five_broken() -> pl.DataFrame:
 
 
 def test_check_all_lists_five_broken_rules_with_counts_and_customers():
-    from tierlib.panel import check_all
+    from tierlib.panelcheck import check_all
 
     report = check_all(five_broken())
     got = {(r["column"], r["rule"].split(" (")[0]): (r["rows"], r["customers"], r["examples"])
@@ -204,7 +204,7 @@ def test_validate_reports_every_broken_rule_in_one_run(tmp_path, capsys):
 
 
 def test_missing_and_mistyped_columns_are_reported_with_the_row_rules():
-    from tierlib.panel import check_all
+    from tierlib.panelcheck import check_all
 
     p = five_broken().drop("join_month").with_columns(pl.col("billed").cast(pl.String))
     report = check_all(p.with_columns(suspensions=pl.lit(-1)))
@@ -290,7 +290,8 @@ def test_the_example_export_is_what_its_script_writes(tmp_path):
 
 
 def test_check_all_agrees_with_validate_in_any_row_order():
-    from tierlib.panel import PanelError, check_all
+    from tierlib.panel import PanelError
+    from tierlib.panelcheck import check_all
 
     p = five_broken()
     report = check_all(p)

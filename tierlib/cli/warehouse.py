@@ -60,7 +60,7 @@ def cmd_validate(a: argparse.Namespace) -> int:
     """Every broken rule of the panel in one run (exit 1 when any), else the panel's extent."""
     import tierlib
     from tierlib.io import read_panel
-    from tierlib.panel import check_all
+    from tierlib.panelcheck import check_all
 
     panel = read_panel(a.panel, mapping=a.map)
     if print_report(check_all(panel), a.panel):
@@ -77,7 +77,7 @@ def cmd_import(a: argparse.Namespace) -> int:
     from tierlib.cli.common import UserError, write_frame
     from tierlib.mapping import load_mapping, read_mapped
     from tierlib.outputs import check_output, check_target
-    from tierlib.panel import check_all
+    from tierlib.panelcheck import check_all
 
     out = Path(a.out)
     if out.suffix not in (".parquet", ".csv"):
