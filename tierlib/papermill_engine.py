@@ -25,16 +25,16 @@ class TranslatingEngine:
 
     @classmethod
     def execute_notebook(cls, nb: Any, kernel_name: str, **kwargs: Any) -> Any:
+        import os
+
         from papermill.engines import NBClientEngine
 
+        from tierlib.notebook import MARKDOWN_LANG_ENV
         from tierlib.report.translation import SOURCE_LANG, translate_notebook
 
         papermill = nb.metadata.get("papermill", {})
         lang = (papermill.get("parameters") or {}).get("lang", SOURCE_LANG)
         source = kwargs.get("input_path") or papermill.get("input_path")  # relative to where papermill started
-        import os
-
-        from tierlib.notebook import MARKDOWN_LANG_ENV
 
         said_in = SOURCE_LANG
         if lang != SOURCE_LANG and source:

@@ -20,6 +20,7 @@ import altair as alt
 import polars as pl
 
 from tierlib.terms import check_lang, term
+from tierlib.terms import text as _t  # every chart word: term(key, lang) with its fields
 
 __all__ = ["tier_bars", "cross_heatmap", "movers_heatmap", "sweep_curves", "tier_flows",
            "tier_shares_over_time", "cost_bars", "COST_NOTE"]
@@ -30,10 +31,6 @@ MOVE_RANGE = ["#2a9d8f", "#bdbdbd", "#e76f51"]
 #: Opacity of what a legend selection leaves out.
 FADED = 0.15
 
-
-def _t(key: str, lang: str, **fields) -> str:
-    """Term ``key`` in ``lang`` with its ``{fields}`` filled in."""
-    return term(key, lang).format(**fields)
 
 
 def _described(chart, title: str, alt_key: str, lang: str, **fields):

@@ -44,7 +44,7 @@ from tierlib.reforms.rated import Frame, _prepare_panel, _rate_at
 from tierlib.reforms.reform import ReformLike, cumulative, load_reform, reform_warnings
 from tierlib.reforms.simulation import Simulation, simulation_of
 from tierlib.revenue import Revenue
-from tierlib.terms import check_lang, said, say
+from tierlib.terms import check_lang, said, say, text
 
 __all__ = ["ReformComparison", "compare_reforms", "EffectArg"]
 
@@ -343,7 +343,7 @@ def _marginal(name: str, i: int, part: str, applied: str, m: dict, prev: dict | 
 
 def _assumptions(name: str, s: Scheme, r, source: str, how: str, lang: str) -> list[tuple]:
     def t(key: str, **kw) -> str:
-        return said(say(key, **kw), lang)
+        return text(key, lang, **kw)
 
     out = [(name, t("row.change"), c, t("row.reform"), t("row.step", name=part.name)) for part in r.parts
            for c in [f"{p} = {v!r}" for p, v in part.changes.items()]]
@@ -361,7 +361,7 @@ def _assumptions(name: str, s: Scheme, r, source: str, how: str, lang: str) -> l
 
 def _shared_assumptions(names: list[str], base: Scheme, cat: Catalogue, revenue: Revenue, lang: str) -> list[tuple]:
     def t(key: str, **kw) -> str:
-        return said(say(key, **kw), lang)
+        return text(key, lang, **kw)
 
     who = t("row.every_reform", names=", ".join(names))
     out = [(who, t("row.net_value"), t("row.net_value_def"), t("row.definition"), t("row.net_value_note")),

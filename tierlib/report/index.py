@@ -54,12 +54,12 @@ def write_params(run: ReportRun, folder: Path) -> None:
 
 def index_html(run: ReportRun) -> str:
     """The run's index page, in the language of its ``lang`` parameter (``en`` when none is given)."""
-    from tierlib.terms import check_lang, term
+    from tierlib.terms import check_lang, text
 
     lang = check_lang(str(run.config.parameters.get("lang", "en")))
 
     def t(key: str, **kw: Any) -> str:
-        return term(key, lang).format(**kw)
+        return text(key, lang, **kw)
 
     s = _run_summary(run)
     e = html.escape

@@ -26,7 +26,7 @@ from typing import Mapping
 
 import yaml
 
-__all__ = ["LANGS", "Said", "check_lang", "said", "say", "term", "terms"]
+__all__ = ["LANGS", "Said", "check_lang", "said", "say", "term", "terms", "text"]
 
 LANGS = ("en", "zh")
 HERE = Path(__file__).parent
@@ -71,6 +71,15 @@ def term(key: str, lang: str = "en") -> str:
         raise KeyError(f"term {key!r} is not in the catalogue (tierlib/terms/*.yaml)") from None
 
 
+def text(key: str, lang: str = "en", **fields) -> str:
+    """Term ``key`` in ``lang`` with its ``{fields}`` filled in.
+
+    >>> text("card.ladder", "zh", ladder="银卡 < 金卡")
+    '等级阶梯：银卡 < 金卡'
+    """
+    return term(key, lang).format(**fields)
+
+
 class Said(str):
     """A sentence an analysis says (a warning, a note): its English text, and its term and fields.
 
@@ -103,7 +112,7 @@ class Said(str):
 
     def in_lang(self, lang: str) -> str:
         """The sentence in ``lang``."""
-        return term(self.key, lang).format(**{k: said(v, lang) for k, v in self.fields.items()})
+        return text(self.key, lang, **{k: said(v, lang) for k, v in self.fields.items()})
 
 
 def say(key: str, **fields) -> Said:
