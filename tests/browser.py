@@ -121,6 +121,28 @@ GUIDE_TEXT_JS = """(fig) => {
 }"""
 
 
+#: The smallest text a reader is shown, in screen pixels (Vega-Lite's axis and legend labels are 10 px;
+#: the static SVGs the reports had, shrunk to the page, showed heatmap cell text at about 8 px).
+MIN_TEXT_PX = 9.5
+
+#: Every visible text of a chart (marks and guides) with its size on screen: the font size times
+#: the scale of the transform the SVG is drawn with.
+TEXT_SIZES_JS = """(fig) => {
+  const out = [];
+  fig.querySelectorAll(".tierlib-view svg text").forEach((t) => {
+    if (!t.textContent.trim()) return;
+    for (let e = t; e && e.tagName.toLowerCase() !== "svg"; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.opacity === "0" || s.visibility === "hidden" || s.display === "none") return;
+    }
+    const m = t.getScreenCTM();
+    const px = parseFloat(getComputedStyle(t).fontSize) * Math.sqrt(Math.abs(m.a * m.d - m.b * m.c));
+    out.push({text: t.textContent, px: px});
+  });
+  return out;
+}"""
+
+
 def boxes_overlap(p: list, q: list, *, margin: float = 1.0) -> bool:
     """Whether two convex quadrilaterals overlap by more than ``margin`` pixels (separating axes).
 

@@ -142,8 +142,9 @@ def _check_page(browser_, page: Path, lang: str, shot: Path | None) -> dict[str,
     """Every check on one page: check name -> what it found wrong (empty lists when all is well)."""
     context, tab, requests, console = _open(browser_, page)
     found: dict[str, list] = {"requests": requests, "console errors": console, "charts without marks": [],
-                              "marks without tooltip": [], "overlapping text": [], "headings not in Chinese": [],
-                              "images without alt text": [], "chart words not in Chinese": []}
+                              "marks without tooltip": [], "overlapping text": [], "text smaller than 9.5 px": [],
+                              "headings not in Chinese": [], "images without alt text": [],
+                              "chart words not in Chinese": []}
     try:
         for img in tab.locator("img").all():
             alt = img.get_attribute("alt") or ""
@@ -172,6 +173,9 @@ def _check_page(browser_, page: Path, lang: str, shot: Path | None) -> dict[str,
             tab.mouse.move(0, 0)
             overlaps = browser.overlapping_text(fig.evaluate(browser.GUIDE_TEXT_JS))
             found["overlapping text"] += [f"{name}: {a!r} / {b!r}" for a, b in overlaps]
+            found["text smaller than 9.5 px"] += [f"{name}: {t['text']!r} at {t['px']:.1f} px"
+                                                  for t in fig.evaluate(browser.TEXT_SIZES_JS)
+                                                  if t["px"] < browser.MIN_TEXT_PX]
         if figures.count() and page.stem != "index" and not tiers_seen:
             found["marks without tooltip"].append(f"{page.name}: no tooltip names a tier with its Chinese label")
         if lang == "zh":
@@ -241,6 +245,28 @@ def test_the_overlap_check_sees_overlapping_labels(tmp_path, chromium_browser):
     page.write_text(notebook_to_html(new_notebook(cells=[cell])), encoding="utf-8")
     found = _check_page(chromium_browser, page, "en", None)
     assert list(found) == ["overlapping text"] and len(found["overlapping text"]) >= 5, found
+
+
+def test_the_text_size_check_sees_small_cell_text(tmp_path, chromium_browser):
+    """The check itself: heatmap cell text at 8 px (what the static SVGs showed) is found, 11 px is not."""
+    import altair as alt
+
+    from tierlib.rendering import mimebundle
+
+    values = [{"a": a, "b": b, "n": 10 * a + b} for a in range(3) for b in range(3)]
+    base = alt.Chart(alt.Data(values=values)).encode(x="a:O", y="b:O", tooltip=["n:Q"])
+    cells = []
+    for size in (8, 11):
+        chart = (base.mark_rect() + base.mark_text(fontSize=size).encode(text="n:Q")).properties(
+            title=f"cells {size}", description=f"cells {size}. a heatmap with its counts")
+        cell = new_code_cell("chart")
+        cell.outputs = [_display(mimebundle(chart.to_dict()))]
+        cells.append(cell)
+    page = tmp_path / "sizes.html"
+    page.write_text(notebook_to_html(new_notebook(cells=cells)), encoding="utf-8")
+    found = _check_page(chromium_browser, page, "en", None)
+    small = found.pop("text smaller than 9.5 px", [])
+    assert len(small) == 9 and all("chart 1" in f and "at 8.0 px" in f for f in small), small
 
 
 def test_without_javascript_each_chart_shows_its_picture_and_alt_text(tmp_path, chromium_browser):
