@@ -102,16 +102,24 @@ def count_color(pixels: np.ndarray, rgb: tuple[int, int, int], *, tolerance: int
 
 # --------------------------------------------------------------------------- Playwright checks (issue 13)
 
+#: A JavaScript function ``shown(t)``: a text element with text that nothing hides (opacity 0,
+#: visibility hidden, display none on it or an ancestor inside its SVG).
+_SHOWN_JS = """const shown = (t) => {
+    if (!t.textContent.trim()) return false;
+    for (let e = t; e && e.tagName.toLowerCase() !== "svg"; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.opacity === "0" || s.visibility === "hidden" || s.display === "none") return false;
+    }
+    return true;
+  };"""
+
 #: The text of a chart's guides (axis labels and titles, legends, headers, titles), each as the
 #: four corners of its box on the screen (rotated labels stay rotated), hidden labels left out.
 GUIDE_TEXT_JS = """(fig) => {
+  """ + _SHOWN_JS + """
   const out = [];
   fig.querySelectorAll(".tierlib-view svg g.mark-text:not(.role-mark) text").forEach((t) => {
-    if (!t.textContent.trim()) return;
-    for (let e = t; e && e.tagName.toLowerCase() !== "svg"; e = e.parentElement) {
-      const s = getComputedStyle(e);
-      if (s.opacity === "0" || s.visibility === "hidden" || s.display === "none") return;
-    }
+    if (!shown(t)) return;
     const b = t.getBBox(), m = t.getScreenCTM();
     const pts = [[b.x, b.y], [b.x + b.width, b.y], [b.x + b.width, b.y + b.height], [b.x, b.y + b.height]]
       .map(([x, y]) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f]);
@@ -128,13 +136,10 @@ MIN_TEXT_PX = 9.5
 #: Every visible text of a chart (marks and guides) with its size on screen: the font size times
 #: the scale of the transform the SVG is drawn with.
 TEXT_SIZES_JS = """(fig) => {
+  """ + _SHOWN_JS + """
   const out = [];
   fig.querySelectorAll(".tierlib-view svg text").forEach((t) => {
-    if (!t.textContent.trim()) return;
-    for (let e = t; e && e.tagName.toLowerCase() !== "svg"; e = e.parentElement) {
-      const s = getComputedStyle(e);
-      if (s.opacity === "0" || s.visibility === "hidden" || s.display === "none") return;
-    }
+    if (!shown(t)) return;
     const m = t.getScreenCTM();
     const px = parseFloat(getComputedStyle(t).fontSize) * Math.sqrt(Math.abs(m.a * m.d - m.b * m.c));
     out.push({text: t.textContent, px: px});
