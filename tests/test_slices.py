@@ -4,6 +4,8 @@ the one of the uncut panel, row for row, in the same order."""
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -24,7 +26,7 @@ def whole(panel) -> pl.DataFrame:
     return tierlib.rate(panel.lazy(), "all").collect()
 
 
-@pytest.mark.parametrize("rows, workers", [(97, 2), (97, 1), (1000, 2), (10**9, 2)])
+@pytest.mark.parametrize("rows, workers", [(97, 2), (97, 1), (7, 2), (1000, 2), (10**9, 2)])  # 7: shorter than a customer
 def test_sliced_threaded_ledger_equals_the_whole_panels(panel, whole, monkeypatch, rows, workers):
     monkeypatch.setattr(rating, "CHUNK_ROWS", rows)
     monkeypatch.setattr(rating, "MIN_SLICE_ROWS", 1)
@@ -34,6 +36,15 @@ def test_sliced_threaded_ledger_equals_the_whole_panels(panel, whole, monkeypatc
     if rows < panel.height:  # the slices do cut the panel, each at a customer's first row
         parts = rating._chunks(based, rows)
         assert len(parts) > 2 and all(p["_i"][0] == 0 for p in parts)
+        assert sum(p.height for p in parts) == based.height
+        starts = based.with_row_index().filter(pl.col("_i") == 0)["index"].to_list()
+        cuts = [0] + list(itertools.accumulate(p.height for p in parts))[:-1]
+        # each cut is the start of the customer holding row (previous cut + rows), or the next
+        # customer's when that one began at the previous cut (a customer longer than a slice)
+        def cut(c):
+            start = max(s for s in starts if s <= c + rows)
+            return start if start > c else min(s for s in starts if s > c + rows)
+        assert cuts == [0] + [cut(c) for c in cuts[:-1]]
     assert_frame_equal(tierlib.rate(panel, "all"), whole)
 
 
@@ -70,3 +81,34 @@ def test_brand_and_province_held_as_categories_rate_as_strings(panel, whole, dty
             assert_frame_equal(tierlib.rate(p, "all"), want)
             return
     assert_frame_equal(tierlib.rate(p, "all"), whole)
+
+
+def test_window_sums_shared_by_schemes_are_computed_once(panel, monkeypatch):
+    # rate(panel, "all"): the 12-month billed sum (telecom_star, telecom_club, mobile_credit's
+    # mean) and the 12-month suspensions (telecom_star, mobile_credit) are summed once each,
+    # on the whole based frame, and the ledgers are those of each scheme rated alone
+    from tierlib import windows
+
+    schemes = rating._resolve_schemes("all")
+    assert [e.meta.output_name() for e in rating.shared_windows(schemes)] == ["_w:billed:12", "_w:suspensions:12"]
+    assert rating.shared_windows(rating._resolve_schemes("telecom_star")) == []
+    summed = []
+    real = windows._window_batch
+    monkeypatch.setattr(windows, "_window_batch", lambda b, *a: summed.append(len(b)) or real(b, *a))
+    together = tierlib.rate(panel, "all")
+    rows_together, summed[:] = sum(summed), []
+    alone = pl.concat([tierlib.rate(panel, s) for s in schemes])
+    assert_frame_equal(together, alone)
+    assert sum(summed) - rows_together == 3 * panel.height  # two billed sums and one suspensions sum fewer
+
+
+def test_a_dated_window_is_not_shared(panel):
+    # a window whose length changes at a date is the scheme's own (each period reads its length)
+    import datetime as dt
+
+    star = tierlib.load_scheme("telecom_star").with_values(
+        {"window_months": {"from": dt.date(2024, 6, 1), "value": 6}}, name="star_6")
+    club = tierlib.load_scheme("telecom_club")
+    assert [e.meta.output_name() for e in rating.shared_windows([star, club])] == []
+    together = tierlib.rate(panel, [star, club])
+    assert_frame_equal(together, pl.concat([tierlib.rate(panel, star), tierlib.rate(panel, club)]))

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 import polars as pl
 
-__all__ = ["MONEY_DECIMALS", "wsum", "wsum_range", "wmean", "wcount", "window_complete"]
+__all__ = ["MONEY_DECIMALS", "wsum", "wsum_range", "wmean", "wcount", "window_complete", "shared_window"]
 
 MONEY_DECIMALS = 2  # window sums in fen (0.01 yuan) [assumed: the carriers bill in fen]
 
@@ -21,14 +21,49 @@ MONEY_DECIMALS = 2  # window sums in fen (0.01 yuan) [assumed: the carriers bill
 _FEN = 10.0 ** MONEY_DECIMALS
 
 
+#: the longest window summed by prefix sums in whole fen (see :func:`_in_fen`)
+_FEN_WINDOW = 120
+
+
+@numba.njit(cache=True, nogil=True)
+def _in_fen(x):  # pragma: no cover
+    """Prefix sums of x in whole fen (int64), or an empty array when some value is not one.
+
+    When every value is a whole number of fen (within 1e-6 fen, as a bill in yuan read from
+    a file is) and at most 1e12, the loop's float sum of a window of at most
+    :data:`_FEN_WINDOW` values is within 0.01 fen of the exact sum, so its rounding to fen is
+    exactly the sum of the values in fen: a difference of two prefix sums gives the very same
+    number in one subtraction instead of a pass over the window.
+    """
+    n = x.shape[0]
+    c = np.empty(n + 1, np.int64)
+    c[0] = 0
+    for r in range(n):
+        f = x[r] * _FEN
+        k = np.rint(f)
+        if not (abs(x[r]) <= 1e12) or abs(f - k) > 1e-6:
+            return np.empty(0, np.int64)
+        c[r + 1] = c[r] + np.int64(k)
+    return c
+
+
 @numba.njit(cache=True, nogil=True)
 def _wsum_kernel(x, i, lo, hi, out):  # pragma: no cover
     # rows r-lo .. r-hi of the customer (cut at its first row r - i[r]), summed oldest first:
     # the obvious loop's order, so a row's sum never depends on other customers' rows;
     # rounded to fen as numpy's round(x, MONEY_DECIMALS) does (rint(x * 100) / 100)
-    for r in range(x.shape[0]):
+    n = x.shape[0]
+    longest = 0
+    for r in range(n):
+        longest = max(longest, lo[r] - max(hi[r], 1) + 1)
+    c = _in_fen(x) if longest <= _FEN_WINDOW else np.empty(0, np.int64)
+    for r in range(n):
+        a, b = r - min(lo[r], i[r]), r - max(hi[r], 1)
+        if c.shape[0]:
+            out[r] = (c[b + 1] - c[a]) / _FEN if b >= a else 0.0
+            continue
         acc = 0.0
-        for j in range(r - min(lo[r], i[r]), r - max(hi[r], 1) + 1):
+        for j in range(a, b + 1):
             acc += x[j]
         out[r] = np.rint(acc * _FEN) / _FEN
     return out
@@ -37,9 +72,14 @@ def _wsum_kernel(x, i, lo, hi, out):  # pragma: no cover
 @numba.njit(cache=True, nogil=True)
 def _wsum_fixed_kernel(x, i, lo, hi, out):  # pragma: no cover
     # the same with the same offsets on every row
+    c = _in_fen(x) if lo - max(hi, 1) + 1 <= _FEN_WINDOW else np.empty(0, np.int64)
     for r in range(x.shape[0]):
+        a, b = r - min(lo, i[r]), r - max(hi, 1)
+        if c.shape[0]:
+            out[r] = (c[b + 1] - c[a]) / _FEN if b >= a else 0.0
+            continue
         acc = 0.0
-        for j in range(r - min(lo, i[r]), r - max(hi, 1) + 1):
+        for j in range(a, b + 1):
             acc += x[j]
         out[r] = np.rint(acc * _FEN) / _FEN
     return out
@@ -113,10 +153,16 @@ def wcount(n: int) -> pl.Expr:
     return pl.col("_i").clip(upper_bound=n)
 
 
-def wmean(col: str, n: int) -> pl.Expr:
-    """Mean over the months the customer has in the window; null when there are none."""
+def wmean(col: str, n: int, total: pl.Expr | None = None) -> pl.Expr:
+    """Mean over the months the customer has in the window; null when there are none.
+    ``total``: the window's sum when already at hand (:func:`shared_window`)."""
     k = wcount(n)
-    return pl.when(k > 0).then(wsum(col, n) / k)
+    return pl.when(k > 0).then((wsum(col, n) if total is None else total) / k)
+
+
+def shared_window(col: str, n: int) -> str:
+    """The working column holding ``wsum(col, n)`` when it is computed once for several schemes."""
+    return f"_w:{col}:{n}"
 
 
 def window_complete(n: int) -> pl.Expr:

@@ -8,7 +8,7 @@ module path) defining ``prepare``, adding to the panel (with the engine's ``_t``
 ``_thr1 .. _thrK``, score components ``c_<name>`` and eligibility conditions ``ok_<name>`` (for
 explain), and optionally ``_assessed`` (else the highest rank whose threshold the score meets,
 at most ``_cap`` when given), ``_cap``, ``_cancel``, ``_frozen``, ``_floor``, ``_init_rank``,
-``_init_until``, ``valid_until``, ``flag``, ``_win_from``/``_win_to``.
+``_init_until``, ``valid_until`` (or ``_vu_t``, its month index), ``flag``, ``_win_from``/``_win_to``.
 
 Rows arrive sorted by customer and month with contiguous months: per-customer quantities use
 the engine's ``wsum``/``wsum_range``/``prev``/``first_of`` (row offsets within the customer),

@@ -15,11 +15,12 @@ from typing import Any, Mapping
 
 import polars as pl
 
-from tierlib.engine import (NO_UNTIL, date_to_t, first_of, prev, t_to_date, tier_from,
+from tierlib.engine import (NO_UNTIL, date_to_t, first_of, prev, tier_from,
                             window_complete, wmean, wsum, wsum_range)
-from tierlib.panel import MAX_COUNT, MAX_MONEY, PanelError
+from tierlib.panel import COLUMNS, MAX_COUNT, MAX_MONEY, PanelError
 from tierlib.params import Param, Scheme
 from tierlib.vocab.spec import KINDS, template_paths
+from tierlib.windows import shared_window
 
 __all__ = ["prepare"]
 
@@ -84,7 +85,7 @@ def _checked(batch: pl.Series, name: str, kind: str, key: str) -> pl.Series:
     return x
 
 
-def condition(c: Mapping, s: Scheme, names: list[str]) -> pl.Expr:
+def condition(c: Mapping, s: Scheme, names: pl.Schema) -> pl.Expr:
     """A true/false expression: a column against a set, a value or a bound; a flag; any/all/not."""
     if "all" in c:
         out = [condition(x, s, names) for x in c["all"]]
@@ -103,9 +104,9 @@ def condition(c: Mapping, s: Scheme, names: list[str]) -> pl.Expr:
     if c["column"] not in names:  # an optional column the panel does not have
         return pl.lit(c.get("missing", False))
     if "in" in c:
-        return col.cast(pl.String).is_in(_num(s, c["in"])).fill_null(False)
+        return _is_in(col, names[c["column"]], _num(s, c["in"])).fill_null(False)
     if "not_in" in c:
-        return ~col.cast(pl.String).is_in(_num(s, c["not_in"]))
+        return ~_is_in(col, names[c["column"]], _num(s, c["not_in"]))
     if "is" in c:
         return col == c["is"]
     if "at_most" in c:
@@ -115,6 +116,15 @@ def condition(c: Mapping, s: Scheme, names: list[str]) -> pl.Expr:
     if "above" in c:
         return col > _num(s, c["above"])
     return col.fill_null(False)  # a boolean column
+
+
+def _is_in(col: pl.Expr, dtype: pl.DataType, values: list) -> pl.Expr:
+    """``col`` among the text ``values``. A column held as categories (Enum, Categorical) is
+    compared as it is, not cast to a string on every row (a value outside an Enum's categories
+    is simply never met); other columns as their text."""
+    if isinstance(dtype, _ACCEPTS["text"]):
+        return col.is_in([str(v) for v in values])
+    return col.cast(pl.String).is_in(values)
 
 
 def _steps(x: pl.Expr, bounds: list, points: list, *, upper_inclusive: bool) -> pl.Expr:
@@ -136,7 +146,28 @@ def _lookup(s: Scheme, column: str, prefix: str) -> pl.Expr:
     return out
 
 
-def _quantity(c: Mapping, s: Scheme) -> tuple[pl.Expr, pl.Expr | None]:
+def fixed_windows(s: Scheme) -> set[tuple[str, int]]:
+    """The (panel column, months) of the scheme's sums and means over the last n completed
+    months of a contract column (RULES.md §1), n an undated number: what several schemes rated
+    together may share (:func:`tierlib.rating.shared_windows`)."""
+    out = set()
+    declared = s.rule.get("columns") or {} if s.rule is not None else {}
+    for c in (s.rule or {}).get("components", {}).values():
+        col, w = c.get("sum", c.get("mean")), c.get("window")
+        if not isinstance(col, str) or col not in COLUMNS or col in declared or w in (None, "all", "cycle_year"):
+            continue
+        if isinstance(w, int) or len(s.p(w).history) == 1:
+            out.add((col, int(_num(s, w))))
+    return out
+
+
+def _sum(col: str, n: int, names: pl.Schema) -> pl.Expr:
+    """``wsum(col, n)``, read from the frame when the caller computed it once for several schemes."""
+    shared = shared_window(col, n)
+    return pl.col(shared) if shared in names else wsum(col, n)
+
+
+def _quantity(c: Mapping, s: Scheme, names: pl.Schema) -> tuple[pl.Expr, pl.Expr | None]:
     """A component's raw quantity and the first month index of its window (None: no window)."""
     t = pl.col("_t")
     if "sum" in c or "mean" in c:
@@ -151,7 +182,8 @@ def _quantity(c: Mapping, s: Scheme) -> tuple[pl.Expr, pl.Expr | None]:
             jan = (pl.col("_cycle_year") - 1) * 12
             return wsum_range(col, t - jan, t - jan - 11), jan
         n = _num(s, w)
-        return (wmean(col, n) if "mean" in c else wsum(col, n)), t - n
+        total = _sum(col, n, names)
+        return (wmean(col, n, total) if "mean" in c else total), t - n
     if "tenure" in c:
         at = c["tenure"]
         ten = pl.col("tenure") if at == "month" else pl.col("_cycle_start") - pl.col("_tj")
@@ -163,7 +195,7 @@ def _quantity(c: Mapping, s: Scheme) -> tuple[pl.Expr, pl.Expr | None]:
     return pl.col(c["column"]), None
 
 
-def _eligibility(r: Mapping, s: Scheme, names: list[str]) -> dict[str, pl.Expr]:
+def _eligibility(r: Mapping, s: Scheme, names: pl.Schema) -> dict[str, pl.Expr]:
     """``ok_<name>`` per named condition (a list under one name: all of it)."""
     out = {}
     for k, v in (r.get("eligible") or {}).items():
@@ -172,7 +204,7 @@ def _eligibility(r: Mapping, s: Scheme, names: list[str]) -> dict[str, pl.Expr]:
     return out
 
 
-def _component(c: Mapping, q: pl.Expr, s: Scheme, names: list[str], *, filled: bool = False) -> pl.Expr:
+def _component(c: Mapping, q: pl.Expr, s: Scheme, names: pl.Schema, *, filled: bool = False) -> pl.Expr:
     """The quantity with the component's modifiers, in the order docs/SCHEMES.md gives (Float64)."""
     if "empty" in c and not filled:
         q = q.fill_null(float(c["empty"]))
@@ -194,7 +226,7 @@ def _component(c: Mapping, q: pl.Expr, s: Scheme, names: list[str], *, filled: b
     return q.cast(pl.Float64)
 
 
-def _threshold(spec: Any, s: Scheme, tier: str, names: list[str]) -> pl.Expr:
+def _threshold(spec: Any, s: Scheme, tier: str, names: pl.Schema) -> pl.Expr:
     """The per-row threshold of ``tier``: a path template, by a column's value, or cases."""
     if isinstance(spec, str):
         return s.expr(spec.format(tier=tier)).cast(pl.Float64)
@@ -214,10 +246,18 @@ def _threshold(spec: Any, s: Scheme, tier: str, names: list[str]) -> pl.Expr:
     return out.cast(pl.Float64)
 
 
-def _tier_map(s: Scheme, col: str, prefix: str) -> pl.Expr:
+def _tier_map(s: Scheme, col: str, prefix: str, names: pl.Schema) -> pl.Expr:
     """A column's value -> the rank of the tier ``prefix.<value>`` names (0 for other values)."""
     keys = [p[len(prefix) + 1:] for p in s.params if p.startswith(prefix + ".")]
-    return pl.col(col).cast(pl.String).replace_strict({k: s.rank(s.value(f"{prefix}.{k}")) for k in keys}, default=0)
+    ranks = {k: s.rank(s.value(f"{prefix}.{k}")) for k in keys}
+    dtype = names[col]
+    if isinstance(dtype, pl.Enum):  # one pass over the category codes, no string per row
+        codes = {j: ranks[v] for j, v in enumerate(dtype.categories.to_list()) if v in ranks}
+        return pl.col(col).to_physical().replace_strict(codes, default=0, return_dtype=pl.Int8)
+    out = pl.lit(0, dtype=pl.Int8)
+    for k, rank in ranks.items():  # the column compared as it is held (String, Categorical)
+        out = pl.when(pl.col(col) == k).then(pl.lit(rank, dtype=pl.Int8)).otherwise(out)
+    return pl.when(pl.col(col).is_not_null()).then(out)
 
 
 def _plan_level(s: Scheme, spec: Mapping) -> pl.Expr:
@@ -250,7 +290,7 @@ def prepare(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     """The columns of docs/CONTRACT.md from the scheme's ``rule`` (see the module docstring)."""
     r = s.rule
     lf = _columns(lf, s)
-    names = lf.collect_schema().names()
+    names = lf.collect_schema()  # the columns and their types (text is compared as it is held)
     K = len(s.tiers)
     cycle = r.get("cycle")
     if cycle:  # a yearly cycle opening in a given month: the latest such month <= m
@@ -261,7 +301,7 @@ def prepare(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     comps = r["components"]
     raw, starts, banded = {}, [], {}
     for name, c in comps.items():
-        q, lo = _quantity(c, s)
+        q, lo = _quantity(c, s, names)
         if "opening" in c:  # a balance brought forward from before the panel (first row)
             q = q + (first_of(pl.col(c["opening"])).fill_null(0.0) if c["opening"] in names else pl.lit(0.0))
         raw[name] = q
@@ -301,14 +341,14 @@ def prepare(lf: pl.LazyFrame, s: Scheme) -> pl.LazyFrame:
     more = {}
     if "tier_from_column" in r:
         tc = r["tier_from_column"]
-        rank = _tier_map(s, tc["column"], tc["tiers"]).cast(pl.Int8).fill_null(0) if tc["column"] in names \
+        rank = _tier_map(s, tc["column"], tc["tiers"], names).cast(pl.Int8).fill_null(0) if tc["column"] in names \
             else pl.lit(0, dtype=pl.Int8)
         more["_rank_tier"] = pl.when(condition(tc["when"], s, names)).then(rank).otherwise(0) if "when" in tc else rank
     lf = lf.with_columns(eligible=eligible, score=acc, **more)
     return _assess(lf, s, r, names, K)
 
 
-def _complete(starts: list, s: Scheme, names: list[str]) -> pl.Expr:
+def _complete(starts: list, s: Scheme, names: pl.Schema) -> pl.Expr:
     """Every component's window lies in the panel (bounded below by the join month)."""
     truncated = pl.col("_tj") < pl.col("_t0")
     parts, fixed = [], []
@@ -334,7 +374,7 @@ def _complete(starts: list, s: Scheme, names: list[str]) -> pl.Expr:
     return pl.all_horizontal(parts) if len(parts) > 1 else parts[0]
 
 
-def _assess(lf: pl.LazyFrame, s: Scheme, r: Mapping, names: list[str], K: int) -> pl.LazyFrame:
+def _assess(lf: pl.LazyFrame, s: Scheme, r: Mapping, names: pl.Schema, K: int) -> pl.LazyFrame:
     """``_assessed`` and what the holding scan and the ledger read beside it."""
     strict = set(s.strict_tiers)
     conds = r.get("conditions") or []
@@ -380,12 +420,13 @@ def _assess(lf: pl.LazyFrame, s: Scheme, r: Mapping, names: list[str], K: int) -
     init = r.get("initial")
     if init and init["column"] in names:
         # the state a customer brings from an older scheme, read from its first panel row
-        star = _tier_map(s, init["column"], init["tiers"])
+        star = _tier_map(s, init["column"], init["tiers"], names)
         until = date_to_t(pl.col(init["until"])) if init["until"] in names else pl.lit(NO_UNTIL)
         lf = lf.with_columns(_init_rank=first_of(star.fill_null(0)), _init_until=first_of(until.fill_null(NO_UNTIL)))
     if r.get("cycle"):
         # the yearly level is valid to the month closing its cycle; a plan level has no end date
         floor = pl.col("_floor") if "plan_levels" in r else pl.lit(0)
         holds = pl.col("eligible") & (pl.col("_assessed") > 0) & (pl.col("_assessed") >= floor)
-        lf = lf.with_columns(valid_until=pl.when(holds).then(t_to_date(pl.col("_cycle_start") + 11)))
+        # as a month index (``_vu_t``): the ledger's date is built only when asked for
+        lf = lf.with_columns(_vu_t=pl.when(holds).then(pl.col("_cycle_start") + 11).cast(pl.Int32))
     return lf
