@@ -67,8 +67,8 @@ def in_memory_gb(panel_dir: Path) -> float:
     return one.estimated_size() / one.height * rows / 2**30
 
 
-def spot_check(panel_dir: Path, ledger_dir: Path, n: int = 500) -> str:
-    """The ledger of the first n customers equals in-memory rate() on them."""
+def spot_check(panel_dir: Path, ledger_dir: Path, columns: str = "", n: int = 500) -> str:
+    """The ledger of the first n customers equals in-memory rate() on them (the same columns)."""
     import polars as pl
     from polars.testing import assert_frame_equal
 
@@ -78,15 +78,17 @@ def spot_check(panel_dir: Path, ledger_dir: Path, n: int = 500) -> str:
     keys = ["scheme", "customer_id", "month"]
     panel = pl.scan_parquet(sorted(panel_dir.glob("*.parquet"))).filter(pl.col("customer_id") <= n).collect()
     got = read_ledger(ledger_dir, lazy=True).filter(pl.col("customer_id") <= n).collect()
-    want = tierlib.rate(panel, "all")
+    want = tierlib.rate(panel, "all", columns=columns.split(",") if columns else None)
     plain = pl.col(pl.Categorical).cast(pl.String)
     assert_frame_equal(got.with_columns(plain).sort(keys), want.with_columns(plain).sort(keys))
     return f"first {n} customers: ledger equals in-memory rate() ({want.height:,} rows)"
 
 
-def run_cli(panel_dir: Path, ledger_dir: Path, schemes: str, partitions: int | None) -> dict:
+def run_cli(panel_dir: Path, ledger_dir: Path, schemes: str, partitions: int | None, columns: str | None) -> dict:
     cmd = [str(Path(sys.executable).parent / "tierlib"), "rate", str(panel_dir), "--out", str(ledger_dir),
            "-s", schemes]
+    if columns:
+        cmd += ["--columns", columns]
     if partitions:
         cmd += ["--partitions", str(partitions)]
     t = time.perf_counter()
@@ -107,7 +109,7 @@ def child(args: list[str]) -> None:
     if args[0] == "generate":
         generate(*(int(x) for x in args[1:]))
     elif args[0] == "check":
-        print(spot_check(Path(args[1]), Path(args[2])))
+        print(spot_check(Path(args[1]), Path(args[2]), *args[3:]))
 
 
 def in_child(*args: str) -> str:
@@ -124,6 +126,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--schemes", default="all")
     ap.add_argument("--partitions", type=int, help="default: tierlib's (about 4 M panel rows each)")
+    ap.add_argument("--columns", metavar="A,B", help="a compact ledger: only these columns (tierlib rate --columns)")
     ap.add_argument("--keep-input", action="store_true", help="keep the generated panels for a rerun")
     ap.add_argument("--record", action="store_true", help="append the results to benchmarks/RESULTS.md")
     a = ap.parse_args()
@@ -143,9 +146,9 @@ def main() -> None:
               f"ready in {time.perf_counter() - t:,.0f} s)", file=sys.stderr)
         ledger_dir = OUT / f"ledger_{n}x{a.months}"
         shutil.rmtree(ledger_dir, ignore_errors=True)
-        r = run_cli(panel_dir, ledger_dir, a.schemes, a.partitions)
+        r = run_cli(panel_dir, ledger_dir, a.schemes, a.partitions, a.columns)
         cmds.append(r["cmd"])
-        notes.append(in_child("check", str(panel_dir), str(ledger_dir)))
+        notes.append(in_child("check", str(panel_dir), str(ledger_dir), *([a.columns] if a.columns else [])))
         rows_out.append(f"| {n:,} | {r['panel_rows']:,} | {gen['in_memory_gb']:,.1f} | {r['partitions']} "
                         f"({r['partitioning']}) | {r['wall_s']:,.0f} | {r['panel_rows'] / r['wall_s']:,.0f} | "
                         f"{r['cpu_s']:,.0f} | **{r['peak_gb']:.2f}** | {r['ledger_rows']:,} | {r['ledger_gb']:.1f} |")
