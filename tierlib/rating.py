@@ -283,7 +283,7 @@ def rate(panel: pl.DataFrame | pl.LazyFrame, scheme: SchemeLike | Iterable[Schem
             based = engine.base(valid, declared_columns(schemes)).with_columns(shared_windows(schemes))
             frames = [_rate_validated(based, s, based=True, columns=cols) for s in schemes]
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-    valid = _validate(panel, text=False)  # brand, province cast to String in each scheme's plan
+    valid = _validate(panel, text=False)  # brand, province left as held (cast only for a rule module)
     if own_carrier:
         frames = [next(_iter_ledgers(of_carrier(valid, s.carrier), [s], cols)) for s in schemes]
         if valid.height and not any(f.height for f in frames):  # an empty ledger is no answer
