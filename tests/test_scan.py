@@ -2,10 +2,12 @@
 
 import numpy as np
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 import tierlib
 from tierlib import scan
+from tierlib.engine import LEDGER
 from tierlib.synth import make_panel
 
 
@@ -14,24 +16,53 @@ def test_only_columns_of_one_value_everywhere_are_passed_as_one_value():
         lit=pl.lit(600.0), same=pl.Series([5.0, 5.0, 5.0]), nul=pl.Series([5.0, None, 5.0]),
         nan=pl.Series([5.0, float("nan"), 5.0]), flag=pl.lit(True), mixed=pl.Series([True, False, True])).collect()
     assert scan._constants(df, df.columns) == {"lit", "same", "flag"}
+    zeros = pl.DataFrame({"z": [0.0, -0.0, 0.0]})  # 0.0 and -0.0: not one value
+    assert scan._constants(zeros, ["z"]) == set()
     assert scan._arr(df, "lit", pl.Float64, np.nan, {"lit"}).tolist() == [600.0]
     assert np.isnan(scan._arr(df, "nul", pl.Float64, np.nan, set())).tolist() == [False, True, False]
     assert scan._constants(df.clear(), df.columns) == set()
 
 
-def test_the_kernel_writes_only_the_outputs_asked_for():
-    flags = {"vu": False}
-    want = scan._wanted(["customer_id", "month", "rank"], False, flags)
-    assert [o for o, w in zip(scan.OUTPUTS, want) if w] == ["rank"]
-    want = scan._wanted(["tier", "valid_until", "next_tier"], False, flags)
-    assert [o for o, w in zip(scan.OUTPUTS, want) if w] == ["rank", "until_t", "next_rank"]
-    assert all(scan._wanted(["rank"], True, flags))
+@pytest.fixture(scope="module")
+def panel() -> pl.DataFrame:
+    return make_panel(120, 24, seed=5)[0]
 
 
-def test_a_threshold_that_varies_by_row_rates_as_the_same_threshold_held_by_each_row():
+@pytest.fixture(scope="module")
+def full(panel) -> pl.DataFrame:
+    return tierlib.rate(panel, "all")
+
+
+def test_every_column_alone_equals_the_full_ledgers(panel, full):
+    # the kernel writes only the outputs the asked-for columns read: each ledger column asked
+    # for alone (beside the keys) is the full ledger's
+    for c in LEDGER:
+        cols = list(dict.fromkeys(["customer_id", "month", "scheme", c]))
+        assert_frame_equal(tierlib.rate(panel, "all", columns=cols), full.select(cols))
+
+
+def test_columns_of_one_value_rate_as_when_every_row_holds_it(panel, full, monkeypatch):
+    # the same ledgers, internals included, with no column taken as one value
+    seen = []
+    real = scan._constants
+    monkeypatch.setattr(scan, "_constants", lambda df, names: seen.append(real(df, names)) or real(df, names))
+    tierlib.rate(panel, "all")
+    assert any({"_thr1", "_thr2"} <= c for c in seen)  # the constant path is taken
+    monkeypatch.setattr(scan, "_constants", lambda df, names: set())
+    assert_frame_equal(tierlib.rate(panel, "all"), full)
+    for key in ("telecom_star", "mobile_gotone"):
+        s = tierlib.load_scheme(key)
+        lf = tierlib.rating._rate_validated(tierlib.engine.base(tierlib.validate(panel).lazy()), s, keep_internals=True)
+        monkeypatch.setattr(scan, "_constants", lambda df, names: set())
+        per_row = lf.collect()
+        monkeypatch.setattr(scan, "_constants", real)
+        assert_frame_equal(lf.collect(), per_row)
+
+
+def test_a_threshold_that_varies_by_row_rates_as_the_same_threshold_held_by_each_row(panel):
     # telecom_club's thresholds differ by brand (a real column), telecom_star's are one value:
     # a reform giving every brand the default's thresholds must rate exactly as the default
-    p = make_panel(120, 24, seed=5)[0]
+    p = panel
     club = tierlib.load_scheme("telecom_club")
     keys = sorted({path.split(".")[1] for path in club.params if path.startswith("thresholds.")} - {"default"})
     assert keys  # brands with thresholds of their own

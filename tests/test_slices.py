@@ -4,7 +4,9 @@ the one of the uncut panel, row for row, in the same order."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,6 +15,8 @@ from polars.testing import assert_frame_equal
 import tierlib
 from tierlib import rating
 from tierlib.synth import make_panel
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +43,8 @@ def test_sliced_threaded_ledger_equals_the_whole_panels(panel, whole, monkeypatc
         assert sum(p.height for p in parts) == based.height
         starts = based.with_row_index().filter(pl.col("_i") == 0)["index"].to_list()
         cuts = [0] + list(itertools.accumulate(p.height for p in parts))[:-1]
-        # each cut is the start of the customer holding row (previous cut + rows), or the next
-        # customer's when that one began at the previous cut (a customer longer than a slice)
-        def cut(c):
-            start = max(s for s in starts if s <= c + rows)
-            return start if start > c else min(s for s in starts if s > c + rows)
-        assert cuts == [0] + [cut(c) for c in cuts[:-1]]
+        # each cut is the first customer start at or after the previous cut + rows
+        assert cuts == [0] + [min(s for s in starts if s >= c + rows) for c in cuts[:-1]]
     assert_frame_equal(tierlib.rate(panel, "all"), whole)
 
 
@@ -112,3 +112,54 @@ def test_a_dated_window_is_not_shared(panel):
     assert [e.meta.output_name() for e in rating.shared_windows([star, club])] == []
     together = tierlib.rate(panel, [star, club])
     assert_frame_equal(together, pl.concat([tierlib.rate(panel, star), tierlib.rate(panel, club)]))
+
+
+def test_a_window_whose_one_value_is_dated_rates_as_before(tmp_path):
+    # a window parameter with a single value in force from a date is dated: it is the
+    # scheme's own (not shared), and a panel after that date rates as with the plain value
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "tierlib" / "rules" / "unicom_vip.yaml").read_text(encoding="utf-8"))
+    doc["id"] = "unicom_vip_dated"
+    doc["parameters"]["window_months"] = {"values": [{"from": "2020-01-01", "value": 6, "source": "seed 001",
+                                                      "reference": "test"}]}
+    f = tmp_path / "unicom_vip_dated.yaml"
+    f.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    dated, plain = tierlib.load_scheme(f), tierlib.load_scheme("unicom_vip")
+    p = make_panel(60, 24, seed=2)[0]
+    assert p["month"].min() >= dt.date(2020, 1, 1)
+    assert rating.shared_windows([dated, plain]) == []
+    want = tierlib.rate(p, plain).drop("scheme")
+    assert_frame_equal(tierlib.rate(p, dated).drop("scheme"), want)
+    assert_frame_equal(tierlib.rate(p, [dated, plain]).filter(pl.col("scheme") == "unicom_vip_dated").drop("scheme"), want)
+
+
+def test_a_tier_from_a_count_column_reads_its_text(tmp_path):
+    # tier_from_column on a number column: its values are matched as the keys are written,
+    # so the ledger is the one of the same column held as text
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "tierlib" / "rules" / "telecom_club.yaml").read_text(encoding="utf-8"))
+    doc["parameters"]["levels"] = {str(k): {"value": t, "source": "assumed", "reference": "test"}
+                                   for k, t in ((1, "silver"), (2, "gold"), (3, "diamond"))}
+    doc["rule"]["tier_from_column"] = {"column": "level", "tiers": "levels"}
+    files = {}
+    for kind in ("count", "text"):
+        doc["id"] = f"club_{kind}"
+        doc["rule"]["columns"] = {"level": {"type": kind}}
+        files[kind] = tmp_path / f"club_{kind}.yaml"
+        files[kind].write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    p = make_panel(40, 12, seed=4)[0].with_columns(level=(pl.col("customer_id").cast(pl.Int64) % 5).cast(pl.Int32))
+    got = tierlib.rate(p, files["count"]).drop("scheme")
+    want = tierlib.rate(p.with_columns(pl.col("level").cast(pl.String)), files["text"]).drop("scheme")
+    assert_frame_equal(got, want)
+    assert got.join(p.select("customer_id", "month", "level"), on=["customer_id", "month"]).filter(
+        pl.col("level") == 3)["assessed_rank"].max() == 3
+
+
+def test_cuts_far_apart_are_found_past_the_first_stretch():
+    # customers of 1,000 rows and slices of 10 rows: each cut is looked for beyond 256 rows
+    based = pl.DataFrame({"_i": pl.int_range(0, 1000, eager=True).cast(pl.Int32).to_list() * 5})
+    parts = rating._chunks(based, 10)
+    assert [p.height for p in parts] == [1000] * 5 and all(p["_i"][0] == 0 for p in parts)
+    assert [p.height for p in rating._chunks(based.head(1500), 10)] == [1000, 500]

@@ -22,9 +22,10 @@ def customers(sizes):
     return np.concatenate([np.arange(n, dtype=np.int32) for n in sizes])
 
 
-money = st.one_of(st.integers(0, 10**9 * 100).map(lambda f: f / 100),  # whole fen, up to MAX_MONEY
-                  st.sampled_from([0.29, 0.1, 0.7, 1e9, 99.99, 50.0]),
-                  st.floats(0, 1e9, allow_nan=False))  # sub-fen values: the loop's own sum
+fen = st.one_of(st.integers(0, 10**9 * 100).map(lambda f: f / 100),  # whole fen, up to MAX_MONEY
+                st.sampled_from([0.29, 0.1, 0.7, 1e9, 99.99, 50.0, 0.0]))
+#: mostly whole fen (the prefix sums), sometimes a sub-fen, negative or huge value (the loop)
+money = st.one_of(fen, fen, fen, st.floats(0, 1e9, allow_nan=False), st.sampled_from([-0.1, -0.2, 3e9, 1e12]))
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
@@ -43,8 +44,19 @@ def test_fixed_and_per_row_windows_equal_the_loop(data, lo, hi):
     np.testing.assert_array_equal(windows._wsum_kernel(x, i, los, his, np.empty(len(x))), loop(x, i, los, his))
 
 
-@pytest.mark.parametrize("bad", [0.005, np.nan, 1e13])
-def test_a_value_not_in_whole_fen_takes_the_loop(bad):
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(fen, min_size=130, max_size=400), st.integers(1, 120))
+def test_long_panels_in_whole_fen_take_the_prefix_sums_and_equal_the_loop(values, lo):
+    x = np.array(values, np.float64)
+    i = customers([len(x) // 3, len(x) - len(x) // 3])
+    assert windows._in_fen(x).shape == (len(x) + 1,)
+    got = windows._wsum_fixed_kernel(x, i, lo, 1, np.empty(len(x)))
+    np.testing.assert_array_equal(got, loop(x, i, np.full(len(x), lo), np.full(len(x), 1)))
+    assert not np.signbit(got).any()
+
+
+@pytest.mark.parametrize("bad", [0.005, np.nan, 1e13, 3e9, -0.1])
+def test_a_value_not_in_whole_fen_takes_the_loop(bad):  # 0.005: half a fen
     x = np.array([0.1, 0.2, bad, 0.4])
     assert windows._in_fen(x).shape == (0,)
     assert windows._in_fen(x[:2]).tolist() == [0, 10, 30]

@@ -162,22 +162,23 @@ MIN_SLICE_ROWS = 250_000
 def _chunks(based: pl.DataFrame, rows: int) -> list[pl.DataFrame]:
     """Zero-copy slices of about ``rows`` rows, each starting at a customer's first row.
 
-    A row ``p`` belongs to the customer whose first row is ``p - _i[p]``: each cut is found
-    with one lookup, not a scan of the rows.
+    Each cut is the first customer's first row (``_i == 0``) at or after the previous cut plus
+    ``rows``, looked for in a short stretch of rows after that point, not in all the rows.
     """
     if based.height <= rows:
         return [based]
     i = based.get_column("_i")
     cuts = [0]
     while cuts[-1] + rows < based.height:
-        p = cuts[-1] + rows
-        start = p - int(i[p])
-        if start <= cuts[-1]:  # a customer longer than a slice: cut after it
-            nxt = i.slice(p).eq(0).arg_true().head(1)
-            if not len(nxt):
+        p, span = cuts[-1] + rows, 256
+        while True:  # a customer's rows are months: a start is usually within a few hundred rows
+            hit = i.slice(p, span).eq(0).arg_true().head(1)
+            if len(hit) or p + span >= based.height:
                 break
-            start = p + int(nxt[0])
-        cuts.append(start)
+            span *= 16
+        if not len(hit):
+            break
+        cuts.append(p + int(hit[0]))
     cuts.append(based.height)
     return [based.slice(a, b - a) for a, b in zip(cuts, cuts[1:])]
 

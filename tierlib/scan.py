@@ -29,8 +29,7 @@ _NO_T = np.iinfo(np.int32).min  # "no month" in the scan's int32 month columns
 OUTPUTS = ("assessed", "held", "until", "since", "rerated", "rank", "floor", "to_next", "to_keep",
            "until_t", "status", "next_rank")
 _READS = {"assessed": ("assessed", "assessed_rank"), "rerated": ("rerated",), "floor": ("floor",),
-          "to_next": ("to_next",), "to_keep": ("to_keep",), "until_t": ("valid_until",), "status": ("status",),
-          "next_rank": ("next_tier",)}
+          "to_next": ("to_next",), "to_keep": ("to_keep",), "status": ("status",), "next_rank": ("next_tier",)}
 
 
 @numba.njit(cache=True, nogil=True)
@@ -210,9 +209,11 @@ def _constants(df: pl.DataFrame, names: list[str]) -> set[str]:
     probes = []
     for c in names:
         x = pl.col(c)
-        probes += [x.null_count().alias(f"{c}\0n"), (x.min() == x.max()).alias(f"{c}\0e")]
-        if df.schema[c].is_float():
+        same = x.min() == x.max()
+        if df.schema[c].is_float():  # and not zeros, which may mix 0.0 and -0.0
+            same = same & (x.min() != 0)
             probes.append(x.is_nan().any().alias(f"{c}\0nan"))
+        probes += [x.null_count().alias(f"{c}\0n"), same.alias(f"{c}\0e")]
     row = df.select(probes).row(0, named=True)
     return {c for c in names if row[f"{c}\0n"] == 0 and row[f"{c}\0e"] and not row.get(f"{c}\0nan", False)}
 
@@ -225,9 +226,12 @@ def _arr(df: pl.DataFrame, name: str, dtype, fill, constant: set[str]) -> np.nda
 
 
 def _validity(df: pl.DataFrame) -> np.ndarray:
-    """The validity the rule set (``_vu_t``, a month index; or a module's ``valid_until`` date)."""
+    """The validity the rule set: ``_vu_t``, a month index (none outside years 0 .. 9999, as a
+    date would be), or a rule module's ``valid_until`` date."""
     if "_vu_t" in df.columns:
-        return _np(df, "_vu_t", pl.Int32, _NO_T)
+        t = pl.col("_vu_t")
+        return _readonly(df.select(pl.when(t.is_between(0, 12 * 10_000 - 1)).then(t).fill_null(_NO_T)
+                                   .cast(pl.Int32)).to_series().to_numpy())
     return _readonly(df.select(index_expr(pl.col("valid_until")).fill_null(_NO_T)).to_series().to_numpy())
 
 
@@ -236,6 +240,7 @@ def _wanted(columns: list[str], keep_internals: bool, flags: dict) -> tuple[bool
     if keep_internals:
         return (True,) * len(OUTPUTS)
     asked = set(columns)
+    # the scan's validity is the ledger's unless the rule set its own (flags["vu"])
     return tuple(o == "rank" or any(c in asked for c in _READS.get(o, ()))
                  or (o == "until_t" and "valid_until" in asked and not flags["vu"]) for o in OUTPUTS)
 
@@ -260,6 +265,7 @@ def finish_frame(df: pl.DataFrame, s: Scheme, policy: int, flags: dict, keep_int
         live, end, resets = empty_b, empty_i32, empty_b
     t = _np(df, "_t", pl.Int32, 0)
     want = _wanted(columns, keep_internals, flags)
+    vu = _validity(df) if flags["vu"] else empty_i32
     out = _finish_kernel(
         _np(df, "_i", pl.Int32, 0), t, _np(df, "score", pl.Float64, float("nan")), thr,
         _arr(df, "eligible", pl.Boolean, False, const), _np(df, "tenure", pl.Int32, 0),
@@ -268,12 +274,12 @@ def finish_frame(df: pl.DataFrame, s: Scheme, policy: int, flags: dict, keep_int
         _np(df, "_init_rank", pl.Int8, 0) if flags["init"] else empty_i8,
         _np(df, "_init_until", pl.Int32, -1) if flags["init"] else empty_i32, resets,
         _np(df, "_floor", pl.Int8, 0) if flags["floor"] else empty_i8,
-        _validity(df) if flags["vu"] else empty_i32,
+        vu,
         (_arr(df, "_frozen", pl.Boolean, False, const) if flags["frozen"] else _readonly(np.zeros(1, np.bool_))),
         policy, flags["given"], flags["cap"], flags["init"], flags["floor"], flags["vu"], want)
     assessed, held, until, since, rerated, rank, floor, to_next, to_keep, until_t, status, next_rank = out
     if flags["vu"] and "_vu_t" in df.columns:
-        until_t = _np(df, "_vu_t", pl.Int32, _NO_T)  # the rule's validity, a month index
+        until_t = vu  # the rule's validity, a month index
     ladder = tuple(s.ladder)
     make = {
         "scheme": lambda: pl.select(pl.repeat(pl.lit(s.key, dtype=pl.Categorical), n)).to_series(),

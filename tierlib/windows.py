@@ -12,6 +12,8 @@ import numba
 import numpy as np
 import polars as pl
 
+from tierlib.panel import MAX_MONEY
+
 __all__ = ["MONEY_DECIMALS", "wsum", "wsum_range", "wmean", "wcount", "window_complete", "shared_window"]
 
 MONEY_DECIMALS = 2  # window sums in fen (0.01 yuan) [assumed: the carriers bill in fen]
@@ -21,19 +23,21 @@ MONEY_DECIMALS = 2  # window sums in fen (0.01 yuan) [assumed: the carriers bill
 _FEN = 10.0 ** MONEY_DECIMALS
 
 
-#: the longest window summed by prefix sums in whole fen (see :func:`_in_fen`)
+#: the longest window, and the largest value, summed by prefix sums in whole fen (:func:`_in_fen`)
 _FEN_WINDOW = 120
+_FEN_MAX = MAX_MONEY
 
 
 @numba.njit(cache=True, nogil=True)
 def _in_fen(x):  # pragma: no cover
     """Prefix sums of x in whole fen (int64), or an empty array when some value is not one.
 
-    When every value is a whole number of fen (within 1e-6 fen, as a bill in yuan read from
-    a file is) and at most 1e12, the loop's float sum of a window of at most
-    :data:`_FEN_WINDOW` values is within 0.01 fen of the exact sum, so its rounding to fen is
+    When every value is a whole number of fen (within 1e-4 fen, as a bill in yuan read from
+    a file is) between 0 and MAX_MONEY (1e9 yuan), the loop's float sum of a window of at most
+    :data:`_FEN_WINDOW` values is within 0.1 fen of the exact sum, so its rounding to fen is
     exactly the sum of the values in fen: a difference of two prefix sums gives the very same
-    number in one subtraction instead of a pass over the window.
+    number in one subtraction instead of a pass over the window. (Above 1e9 the loop's own
+    rounding error passes half a fen; a negative value could make the loop's sum -0.0.)
     """
     n = x.shape[0]
     c = np.empty(n + 1, np.int64)
@@ -41,7 +45,7 @@ def _in_fen(x):  # pragma: no cover
     for r in range(n):
         f = x[r] * _FEN
         k = np.rint(f)
-        if not (abs(x[r]) <= 1e12) or abs(f - k) > 1e-6:
+        if not (0.0 <= x[r] <= _FEN_MAX) or abs(f - k) > 1e-4:
             return np.empty(0, np.int64)
         c[r + 1] = c[r] + np.int64(k)
     return c

@@ -68,7 +68,7 @@ def _is_in(col: pl.Expr, dtype: pl.DataType, values: list) -> pl.Expr:
     compared as it is, not cast to a string on every row (a value outside an Enum's categories
     is simply never met); other columns as their text."""
     if isinstance(dtype, TEXT):
-        return col.is_in([str(v) for v in values])
+        return col.is_in(list(values))
     return col.cast(pl.String).is_in(values)
 
 
@@ -96,12 +96,11 @@ def fixed_windows(s: Scheme) -> set[tuple[str, int]]:
     months of a contract column (RULES.md §1), n an undated number: what several schemes rated
     together may share (:func:`tierlib.rating.shared_windows`)."""
     out = set()
-    declared = s.rule.get("columns") or {} if s.rule is not None else {}
-    for c in (s.rule or {}).get("components", {}).values():
+    for c in (s.rule or {}).get("components", {}).values():  # declared columns are never contract ones
         col, w = c.get("sum", c.get("mean")), c.get("window")
-        if not isinstance(col, str) or col not in COLUMNS or col in declared or w in (None, "all", "cycle_year"):
+        if not isinstance(col, str) or col not in COLUMNS or w in (None, "all", "cycle_year"):
             continue
-        if isinstance(w, int) or len(s.p(w).history) == 1:
+        if isinstance(w, int) or not s.p(w).dated:
             out.add((col, int(_num(s, w))))
     return out
 
@@ -199,6 +198,8 @@ def _tier_map(s: Scheme, col: str, prefix: str, names: pl.Schema) -> pl.Expr:
     if isinstance(dtype, pl.Enum):  # one pass over the category codes, no string per row
         codes = {j: ranks[v] for j, v in enumerate(dtype.categories.to_list()) if v in ranks}
         return pl.col(col).to_physical().replace_strict(codes, default=0, return_dtype=pl.Int8)
+    if not isinstance(dtype, TEXT):  # a number or a flag: its text, as the keys are written
+        return pl.col(col).cast(pl.String).replace_strict(ranks, default=0)
     out = pl.lit(0, dtype=pl.Int8)
     for k, rank in ranks.items():  # the column compared as it is held (String, Categorical)
         out = pl.when(pl.col(col) == k).then(pl.lit(rank, dtype=pl.Int8)).otherwise(out)
