@@ -9,5 +9,22 @@ caller set is kept.
 """
 
 import os
+import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(scope="session")
+def small_panel():
+    """A synthetic panel of 120 customers x 30 months (every scheme's tiers and rules occur)."""
+    from tierlib.synth import make_panel
+
+    return make_panel(120, 30, seed=5)[0]
+
+
+@pytest.fixture(scope="session")
+def small_ledger(small_panel):
+    """The full ledger of :func:`small_panel` under every scheme."""
+    import tierlib
+
+    return tierlib.rate(small_panel, "all")

@@ -2,13 +2,11 @@
 
 import numpy as np
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 import tierlib
 from tierlib import scan
 from tierlib.engine import LEDGER
-from tierlib.synth import make_panel
 
 
 def test_only_columns_of_one_value_everywhere_are_passed_as_one_value():
@@ -23,46 +21,36 @@ def test_only_columns_of_one_value_everywhere_are_passed_as_one_value():
     assert scan._constants(df.clear(), df.columns) == set()
 
 
-@pytest.fixture(scope="module")
-def panel() -> pl.DataFrame:
-    return make_panel(120, 24, seed=5)[0]
-
-
-@pytest.fixture(scope="module")
-def full(panel) -> pl.DataFrame:
-    return tierlib.rate(panel, "all")
-
-
-def test_every_column_alone_equals_the_full_ledgers(panel, full):
+def test_every_column_alone_equals_the_full_ledgers(small_panel, small_ledger):
     # the kernel writes only the outputs the asked-for columns read: each ledger column asked
     # for alone (beside the keys) is the full ledger's
     for c in LEDGER:
         cols = list(dict.fromkeys(["customer_id", "month", "scheme", c]))
-        assert_frame_equal(tierlib.rate(panel, "all", columns=cols), full.select(cols))
+        assert_frame_equal(tierlib.rate(small_panel, "all", columns=cols), small_ledger.select(cols))
 
 
-def test_columns_of_one_value_rate_as_when_every_row_holds_it(panel, full, monkeypatch):
+def test_columns_of_one_value_rate_as_when_every_row_holds_it(small_panel, small_ledger, monkeypatch):
     # the same ledgers, internals included, with no column taken as one value
     seen = []
     real = scan._constants
     monkeypatch.setattr(scan, "_constants", lambda df, names: seen.append(real(df, names)) or real(df, names))
-    tierlib.rate(panel, "all")
+    tierlib.rate(small_panel, "all")
     assert any({"_thr1", "_thr2"} <= c for c in seen)  # the constant path is taken
     monkeypatch.setattr(scan, "_constants", lambda df, names: set())
-    assert_frame_equal(tierlib.rate(panel, "all"), full)
+    assert_frame_equal(tierlib.rate(small_panel, "all"), small_ledger)
     for key in ("telecom_star", "mobile_gotone"):
         s = tierlib.load_scheme(key)
-        lf = tierlib.rating._rate_validated(tierlib.engine.base(tierlib.validate(panel).lazy()), s, keep_internals=True)
+        lf = tierlib.rating._rate_validated(tierlib.engine.base(tierlib.validate(small_panel).lazy()), s, keep_internals=True)
         monkeypatch.setattr(scan, "_constants", lambda df, names: set())
         per_row = lf.collect()
         monkeypatch.setattr(scan, "_constants", real)
         assert_frame_equal(lf.collect(), per_row)
 
 
-def test_a_threshold_that_varies_by_row_rates_as_the_same_threshold_held_by_each_row(panel):
+def test_a_threshold_that_varies_by_row_rates_as_the_same_threshold_held_by_each_row(small_panel):
     # telecom_club's thresholds differ by brand (a real column), telecom_star's are one value:
     # a reform giving every brand the default's thresholds must rate exactly as the default
-    p = panel
+    p = small_panel
     club = tierlib.load_scheme("telecom_club")
     keys = sorted({path.split(".")[1] for path in club.params if path.startswith("thresholds.")} - {"default"})
     assert keys  # brands with thresholds of their own
