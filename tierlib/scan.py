@@ -199,23 +199,24 @@ def _np(df: pl.DataFrame, name: str, dtype, fill) -> np.ndarray:
 
 
 def _constants(df: pl.DataFrame, names: list[str]) -> set[str]:
-    """The columns among ``names`` that hold one value on every row, no null and no NaN.
+    """The columns among ``names`` that hold one value on every row, no null and no NaN (and,
+    for floats, not zeros, which may mix 0.0 and -0.0).
 
-    One query over the frame; a column built from a literal is answered without materializing
-    it, a real column costs a min and a max.
+    Series methods only, no query: this runs inside the engine's batch function, where a
+    nested query could take an interrupt (Ctrl-C) meant for the run and lose it.
     """
     if not df.height:
         return set()
-    probes = []
+    out = set()
     for c in names:
-        x = pl.col(c)
-        same = x.min() == x.max()
-        if df.schema[c].is_float():  # and not zeros, which may mix 0.0 and -0.0
-            same = same & (x.min() != 0)
-            probes.append(x.is_nan().any().alias(f"{c}\0nan"))
-        probes += [x.null_count().alias(f"{c}\0n"), same.alias(f"{c}\0e")]
-    row = df.select(probes).row(0, named=True)
-    return {c for c in names if row[f"{c}\0n"] == 0 and row[f"{c}\0e"] and not row.get(f"{c}\0nan", False)}
+        x = df.get_column(c)
+        if x.null_count():
+            continue
+        lo, hi = x.min(), x.max()
+        if lo != hi or (x.dtype.is_float() and (lo == 0 or x.is_nan().any())):
+            continue
+        out.add(c)
+    return out
 
 
 def _arr(df: pl.DataFrame, name: str, dtype, fill, constant: set[str]) -> np.ndarray:
@@ -229,9 +230,8 @@ def _validity(df: pl.DataFrame) -> np.ndarray:
     """The validity the rule set: ``_vu_t``, a month index (none outside years 0 .. 9999, as a
     date would be), or a rule module's ``valid_until`` date."""
     if "_vu_t" in df.columns:
-        t = pl.col("_vu_t")
-        return _readonly(df.select(pl.when(t.is_between(0, 12 * 10_000 - 1)).then(t).fill_null(_NO_T)
-                                   .cast(pl.Int32)).to_series().to_numpy())
+        t = _np(df, "_vu_t", pl.Int32, _NO_T)
+        return _readonly(np.where((t >= 0) & (t < 12 * 10_000), t, _NO_T).astype(np.int32))
     return _readonly(df.select(index_expr(pl.col("valid_until")).fill_null(_NO_T)).to_series().to_numpy())
 
 
@@ -282,7 +282,7 @@ def finish_frame(df: pl.DataFrame, s: Scheme, policy: int, flags: dict, keep_int
         until_t = vu  # the rule's validity, a month index
     ladder = tuple(s.ladder)
     make = {
-        "scheme": lambda: pl.select(pl.repeat(pl.lit(s.key, dtype=pl.Categorical), n)).to_series(),
+        "scheme": lambda: pl.Series([s.key], dtype=pl.Categorical).new_from_index(0, n),
         "assessed": lambda: _codes_to_labels(assessed, ladder),
         "assessed_rank": lambda: pl.Series(assessed),
         "tier": lambda: _codes_to_labels(rank, ladder),
