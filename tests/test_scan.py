@@ -58,3 +58,16 @@ def test_a_threshold_that_varies_by_row_rates_as_the_same_threshold_held_by_each
                              for k in keys for t in club.tiers if club.has(f"thresholds.{k}.{t}")}, name="one")
     flat = tierlib.rate(p.with_columns(brand=pl.lit("no_such_brand")), club).drop("scheme")  # default thresholds
     assert_frame_equal(tierlib.rate(p, same).drop("scheme"), flat)
+
+
+def test_a_yearly_validity_past_year_9999_is_null_as_a_date_cannot_hold_it():
+    import datetime as dt
+
+    months = [dt.date(y, m, 1) for y in (9997, 9998, 9999) for m in range(1, 13)]
+    p = pl.DataFrame({"customer_id": "c1", "month": months, "join_month": dt.date(9990, 1, 1),
+                      "billed": 900.0, "brand": "gotone"})
+    led = tierlib.rate(p, "mobile_gotone", columns=["month", "rank", "valid_until"])
+    held = led.filter(pl.col("month") >= dt.date(9999, 2, 1))
+    assert held["rank"].min() > 0  # a level is held in the last cycle, whose end is past 9999
+    assert held["valid_until"].null_count() == held.height
+    assert led.filter(pl.col("month") == dt.date(9998, 3, 1))["valid_until"].to_list() == [dt.date(9999, 1, 1)]
